@@ -1,0 +1,3 @@
+from gildash.cli import main
+
+raise SystemExit(main())

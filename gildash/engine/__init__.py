@@ -1,0 +1,1 @@
+"""Headless core of gildash: discovery, runs, sampling, sweeps, recordings. Never imports textual."""

@@ -1,0 +1,451 @@
+"""Frozen dataclasses that cross the engine boundary (engine -> CLI, UI, tests, recordings).
+
+Owns only data shapes; never imports textual and never does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+Executor = Literal["thread", "process"]
+Scaling = Literal["weak", "strong", "none"]
+TargetKind = Literal["python", "rust", "command"]
+RunStatus = Literal["ok", "failed", "crashed", "timeout", "stopped", "error"]
+GilBadge = Literal["gil", "free-threaded", "gil-forced", "gil-reenabled", "native", "unknown"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One interpreter (or the Rust baseline) a workload can run under."""
+
+    id: str
+    """Short stable id: py3.11, py3.13t, py3.13t+gil, rust."""
+    label: str
+    """Human label for lists, e.g. 'CPython 3.13.5 free-threaded'."""
+    executable: str
+    """Absolute path of the interpreter or the Rust binary ('' when unavailable and unknown)."""
+    kind: TargetKind
+    """python, rust or command."""
+    version: str = ""
+    """Version string as reported by the probe, e.g. '3.13.5'."""
+    implementation: str = ""
+    """cpython, pypy or rust."""
+    free_threaded: bool = False
+    """The build has the GIL compiled out (Py_GIL_DISABLED)."""
+    gil_enabled: bool = True
+    """The GIL is on at start-up under this target's environment."""
+    env: tuple[tuple[str, str], ...] = ()
+    """Extra environment the target needs, e.g. (('PYTHON_GIL', '1'),)."""
+    available: bool = True
+    """False when the target cannot run; see reason."""
+    reason: str = ""
+    """Why the target is unavailable (empty when available)."""
+    source: str = ""
+    """Where it was found: current, PATH, pyenv, uv, cache, config, cargo."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to run: a workload (or custom command) under a target with its parameters."""
+
+    target: Target
+    """The interpreter or binary to run under."""
+    workload: str
+    """Workload name (sum_squares, primes, ...) or 'custom' for --cmd."""
+    threads: int = 1
+    """Worker count passed as --threads."""
+    size: int | None = None
+    """--size; None means the workload's default."""
+    executor: Executor = "thread"
+    """thread or process executor inside the workload."""
+    timeout_s: float | None = None
+    """Stop the run after this many seconds (None: no limit)."""
+    cmd: tuple[str, ...] | None = None
+    """Custom command argv template ({threads}, {size}, {python} substituted); None for workloads."""
+    extra_args: tuple[str, ...] = ()
+    """Further workload flags, passed through unchanged."""
+
+
+@dataclass(frozen=True)
+class StartEvent:
+    """The workload's 'start' line: what it is about to do and under which interpreter."""
+
+    t: float
+    """Seconds since the workload started."""
+    workload: str
+    """Workload name as the workload reports it."""
+    params: dict[str, Any]
+    """Parameters the workload runs with (threads, size, executor, ...)."""
+    scaling: Scaling
+    """weak (size per worker), strong (size total) or none."""
+    pid: int | None
+    """Process id of the workload."""
+    implementation: str
+    """cpython, pypy, rust, or '' when unknown."""
+    version: str
+    """Interpreter version string."""
+    executable: str
+    """Interpreter executable path."""
+    free_threaded: bool | None
+    """Py_GIL_DISABLED build (None when not reported)."""
+    gil_enabled: bool | None
+    """GIL state at start (None when not reported)."""
+    cpu_count: int | None
+    """os.cpu_count() of the workload."""
+    protocol: int = 1
+    """Protocol version the line claims."""
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """A 'progress' line: units done out of total for one worker."""
+
+    t: float
+    """Seconds since the workload started."""
+    worker: int
+    """0-based worker index."""
+    done: int
+    """Units finished."""
+    total: int
+    """Units this worker has in all."""
+
+
+@dataclass(frozen=True)
+class WorkerDoneEvent:
+    """A 'worker_done' line: one worker finished."""
+
+    t: float
+    """Seconds since the workload started."""
+    worker: int
+    """0-based worker index."""
+    duration_s: float
+    """Seconds from the start barrier to this worker's end."""
+    cpu_s: float | None
+    """CPU seconds of this worker, where measurable."""
+    result: Any
+    """The worker's result value."""
+
+
+@dataclass(frozen=True)
+class SummaryEvent:
+    """The 'summary' line: the run's own measurement and result check."""
+
+    t: float
+    """Seconds since the workload started."""
+    wall_s: float
+    """Barrier-to-end wall seconds."""
+    wall_total_s: float | None
+    """Start-to-summary wall seconds."""
+    cpu_user_s: float | None
+    """User CPU seconds of the process (and reaped children)."""
+    cpu_sys_s: float | None
+    """System CPU seconds of the process (and reaped children)."""
+    cpu_s: float | None
+    """CPU seconds consumed between barrier and end."""
+    ok: bool
+    """The workload's own result check."""
+    result: Any
+    """Combined result."""
+    gil_enabled: bool | None
+    """GIL state at the end (None when not reported)."""
+    aborted: bool
+    """Stopped by a signal before finishing."""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    """Workload-specific extra figures."""
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    """An 'error' line: the workload reports a failure."""
+
+    t: float
+    """Seconds since the workload started."""
+    message: str
+    """One-line message."""
+    traceback: str | None
+    """Traceback text when there is one."""
+
+
+@dataclass(frozen=True)
+class MalformedLine:
+    """A stdout line that is not a valid protocol event (kept, flagged, never trusted)."""
+
+    raw: str
+    """The line as received (decoded with replacement, possibly truncated)."""
+    reason: str
+    """Why it was rejected, one line."""
+    truncated: bool = False
+    """The line exceeded the length bound and was cut."""
+
+
+ProtocolEvent = Union[StartEvent, ProgressEvent, WorkerDoneEvent, SummaryEvent, ErrorEvent, MalformedLine]
+
+
+@dataclass(frozen=True)
+class ProcSample:
+    """One live sample of the run's process tree and threads."""
+
+    t: float
+    """Seconds since the run started (harness clock)."""
+    effective_cores: float
+    """Δ(user+sys CPU of the process tree) / Δwall since the previous sample."""
+    thread_util: tuple[float, ...]
+    """Per-thread utilization 0..1 of the workload process's busiest threads, stable order by thread id."""
+    thread_ids: tuple[int, ...]
+    """OS thread ids matching thread_util."""
+    rss_bytes: int
+    """Resident memory of the process tree."""
+    processes: int
+    """Processes in the tree."""
+
+
+@dataclass(frozen=True)
+class CoreSample:
+    """One sample of per-core CPU utilization of the whole machine."""
+
+    t: float
+    """Monotonic seconds when taken."""
+    percent: tuple[float, ...]
+    """Percent busy per logical CPU, 0..100."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of one run: one serialisable type that feeds every exporter."""
+
+    run_id: str
+    """Unique id of this run (also in its recording)."""
+    workload: str
+    """Workload name or 'custom'."""
+    target: Target
+    """Target it ran under."""
+    threads: int
+    """Worker count."""
+    size: int | None
+    """Size parameter (as reported by the workload's start line when present)."""
+    executor: Executor
+    """thread or process."""
+    scaling: Scaling
+    """weak or strong (from the start line), none when unknown."""
+    status: RunStatus
+    """ok, failed (result check), crashed, timeout, stopped, error."""
+    wall_s: float | None
+    """Workload's barrier-to-end seconds; None when it never reported a summary."""
+    harness_wall_s: float
+    """Seconds from spawn to exit as measured by gildash."""
+    cpu_user_s: float | None
+    """User CPU seconds (summary, else psutil)."""
+    cpu_sys_s: float | None
+    """System CPU seconds (summary, else psutil)."""
+    effective_cores: float | None
+    """cpu_s / wall_s from the summary, else mean of live samples."""
+    ok: bool
+    """The run finished with a passing result check and exit code 0."""
+    exit_code: int | None
+    """Process exit code (None when killed by a signal)."""
+    signal: int | None
+    """Signal number that ended the process, if any."""
+    noisy: bool
+    """Other processes used > ~10 % of a core just before the run."""
+    gil_enabled_start: bool | None
+    """GIL state reported at start."""
+    gil_enabled_end: bool | None
+    """GIL state reported at end."""
+    gil_reenabled: bool
+    """A free-threaded build ran with the GIL re-enabled (end state or stderr warning)."""
+    gil_reenabled_by: str | None
+    """Module named in CPython's re-enable warning, when known."""
+    malformed_lines: int
+    """stdout lines rejected by the parser."""
+    truncated_lines: int
+    """stdout lines cut at the length bound."""
+    stderr_tail: str
+    """Last lines of stderr (for failures)."""
+    message: str
+    """One-line human summary of what happened (the failure reason when not ok)."""
+    worker_durations: tuple[float, ...] = ()
+    """Per-worker duration_s from worker_done lines."""
+    result_value: Any = None
+    """The summary's result value."""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    """Workload-specific figures from the summary."""
+    started_at: float = 0.0
+    """Unix time the run started."""
+    recording: str | None = None
+    """Path of the recording this run was appended to."""
+    complete: bool = True
+    """False when reconstructed from a recording that ended before the run finished."""
+
+
+@dataclass(frozen=True)
+class EventReceived:
+    """Run update: a stdout line was parsed."""
+
+    t: float
+    """Harness seconds since spawn."""
+    event: ProtocolEvent
+    """The parsed event (MalformedLine for rejected lines)."""
+    raw: str
+    """The raw line (possibly truncated)."""
+
+
+@dataclass(frozen=True)
+class StderrReceived:
+    """Run update: a stderr line arrived."""
+
+    t: float
+    """Harness seconds since spawn."""
+    line: str
+    """The line, decoded with replacement."""
+
+
+@dataclass(frozen=True)
+class SampleTaken:
+    """Run update: a live process sample."""
+
+    sample: ProcSample
+    """The sample."""
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """Run update: the process was spawned."""
+
+    run_id: str
+    """Run id."""
+    spec: RunSpec
+    """What is running."""
+    pid: int
+    """Process (and process group) id."""
+    argv: tuple[str, ...]
+    """Exact argv executed."""
+    noisy: bool
+    """Pre-run load check result."""
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    """Run update: the run is over and every process of it reaped."""
+
+    result: RunResult
+    """The final result."""
+
+
+@dataclass(frozen=True)
+class CoreSampleTaken:
+    """Run update: a machine-wide per-core sample taken during the run (recorded for replay)."""
+
+    sample: CoreSample
+    """The sample."""
+
+
+RunUpdate = Union[RunStarted, EventReceived, StderrReceived, SampleTaken, CoreSampleTaken, RunFinished]
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """Aggregated repeats of one target x thread count."""
+
+    target_id: str
+    """Target id."""
+    threads: int
+    """Thread count."""
+    walls: tuple[float, ...]
+    """wall_s of each measured repeat (warm-up excluded)."""
+    median_s: float
+    """Median wall."""
+    min_s: float
+    """Fastest wall."""
+    max_s: float
+    """Slowest wall."""
+    mean_s: float
+    """Mean wall."""
+    stddev_s: float
+    """Sample standard deviation of the walls (0 for one repeat)."""
+    speedup: float | None
+    """Weak: N*t1/tN; strong: t1/tN; None without a 1-thread point."""
+    efficiency: float | None
+    """speedup / N."""
+    vs_rust: float | None
+    """median / rust median at the same thread count (x slower); None without rust."""
+    effective_cores: float | None
+    """Median effective cores across repeats."""
+    user_s: float | None
+    """Mean user CPU seconds."""
+    system_s: float | None
+    """Mean system CPU seconds."""
+    ok: bool
+    """Every repeat passed."""
+    gil_reenabled: bool = False
+    """Any repeat ran with the GIL re-enabled."""
+
+
+@dataclass(frozen=True)
+class AmdahlFit:
+    """Amdahl's-law fit of speedup vs threads for one target."""
+
+    target_id: str
+    """Target id."""
+    serial_fraction: float
+    """Fitted serial fraction s in speedup = 1 / (s + (1 - s) / N), clamped to 0..1."""
+    points: int
+    """Number of thread counts the fit used."""
+    rmse: float
+    """Root-mean-square error of the fit against measured speedups."""
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A whole sweep: its points and fits."""
+
+    workload: str
+    """Workload name."""
+    scaling: Scaling
+    """weak or strong."""
+    points: tuple[SweepPoint, ...]
+    """One per target x threads, in plan order."""
+    fits: tuple[AmdahlFit, ...]
+    """One per target with >= 3 thread counts... or >= 2 (see sweep.fit_amdahl)."""
+    runs: tuple[RunResult, ...] = ()
+    """Every run the sweep made (warm-ups included, flagged by order)."""
+    warmup_run_ids: tuple[str, ...] = ()
+    """run_id of each run in runs that was an unmeasured warm-up."""
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What a sweep runs: targets x thread counts x repeats of one workload."""
+
+    workload: str
+    """Workload name."""
+    targets: tuple[Target, ...]
+    """Targets in display order."""
+    threads: tuple[int, ...]
+    """Thread counts, ascending."""
+    repeat: int = 1
+    """Measured repeats per point."""
+    warmup: bool = False
+    """Run one unmeasured warm-up per target first."""
+    size: int | None = None
+    """--size for every run (None: workload default)."""
+    executor: Executor = "thread"
+    """thread or process."""
+    timeout_s: float | None = None
+    """Per-run timeout."""
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    """Sweep update: one more run finished; carries the partial aggregate so charts can grow."""
+
+    done: int
+    """Runs finished so far (warm-ups included)."""
+    total: int
+    """Runs planned in all."""
+    run: RunResult
+    """The run that just finished."""
+    warmup: bool
+    """That run was a warm-up (not measured)."""
+    partial: SweepResult
+    """Aggregate of every measured run so far."""

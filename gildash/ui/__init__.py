@@ -1,0 +1,1 @@
+"""Textual user interface of gildash (the only package that imports textual)."""
