@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.gildash-installed
 
-.PHONY: run test venv python-ft rust system-deps lint typecheck pytest bench clean
+.PHONY: run test venv python-ft rust rust-test system-deps lint typecheck pytest bench clean
 
 # Re-install when the dependency list changes; a plain re-run is a no-op.
 $(STAMP): pyproject.toml
@@ -24,6 +24,11 @@ python-ft: venv
 rust: venv
 	@$(VPY) -c "from gildash.engine.rust_target import rust_binary; p, why = rust_binary(); print('[rust]', p or ('unavailable: ' + why))"
 
+## The Rust unit tests (skipped with a note when cargo is missing).
+rust-test:
+	@if command -v cargo >/dev/null 2>&1; then cargo test --offline --quiet --manifest-path rust_cpu_bench/Cargo.toml; \
+	else echo "[rust] cargo not found: Rust unit tests skipped"; fi
+
 ## tmux drives the end-to-end tests; installed from the distribution when missing and we may.
 system-deps:
 	@bash scripts/system_deps.sh
@@ -41,7 +46,7 @@ typecheck: venv
 pytest: venv
 	GILDASH_REQUIRE_FT=1 $(VENV)/bin/pytest -q -p no:cacheprovider
 
-test: venv system-deps python-ft rust lint typecheck pytest
+test: venv system-deps python-ft rust lint typecheck rust-test pytest
 
 ## Figures, not pass/fail: observer cost, perturbation, ingestion, accuracy, start-up, scaling fidelity.
 bench: venv python-ft rust
