@@ -1,0 +1,459 @@
+"""Discover and probe interpreters -> `Target`s (plus the Rust baseline).
+
+Owns: finding candidate executables (current interpreter, PATH, pyenv, uv, the provisioning cache,
+the user's config), probing each in a subprocess (in parallel, cached per realpath+mtime), dedupe,
+stable ids and ordering. Never imports textual; never runs a shell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from gildash.engine import paths
+from gildash.engine.config import TargetEntry, load_config
+from gildash.engine.model import Target
+
+MIN_VERSION = (3, 9)
+"""Oldest Python the workloads support."""
+
+# Python-2-compatible on purpose, so an old interpreter can say what it is instead of a SyntaxError.
+_PROBE_SCRIPT = """\
+import json, os, platform, sys
+try:
+    import sysconfig
+    ft = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+except Exception:
+    ft = False
+g = getattr(sys, "_is_gil_enabled", None)
+sys.stdout.write(json.dumps({
+    "gildash_probe": 1,
+    "version": platform.python_version(),
+    "version_info": list(sys.version_info[:3]),
+    "implementation": platform.python_implementation().lower(),
+    "free_threaded": ft,
+    "gil_enabled": bool(g()) if g is not None else True,
+    "executable": os.path.realpath(sys.executable or ""),
+}))
+"""
+
+_PY_NAME_RE = re.compile(r"^(python3(\.\d+t?)?|pypy3(\.\d+)?)$")
+"""Executable names worth probing on PATH and in pyenv/cache bin dirs (not python3.11-config etc.)."""
+
+
+class TargetError(Exception):
+    """A target id or path that cannot be used; the message is one line and lists the known ids."""
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What an interpreter said about itself when probed."""
+
+    executable: str
+    """The path that was probed (as given, absolute)."""
+    realpath: str
+    """os.path.realpath(sys.executable) as seen by the interpreter itself (resolves pyenv shims)."""
+    version: str
+    """platform.python_version(), e.g. '3.13.5'."""
+    version_info: tuple[int, int, int]
+    """(major, minor, micro)."""
+    implementation: str
+    """cpython, pypy, ..."""
+    free_threaded: bool
+    """Py_GIL_DISABLED build."""
+    gil_enabled: bool
+    """GIL state at start-up under the probe's environment."""
+
+
+_cache: dict[tuple[str, int, tuple[tuple[str, str], ...]], ProbeResult | str] = {}
+_cache_lock = threading.Lock()
+
+
+def probe_env(env_extra: Mapping[str, str] = {}) -> dict[str, str]:
+    """A minimal environment for probes: no PYTHON* from the user's shell, plus env_extra."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
+    # pyenv shims need to know where pyenv lives to dispatch.
+    for key in ("PYENV_ROOT", "PYENV_VERSION"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    env.update(env_extra)
+    return env
+
+
+def probe(executable: str, *, env_extra: Mapping[str, str] = {}, timeout: float = 5.0) -> ProbeResult | str:
+    """Run `executable -c <probe>`; the result, or a one-line reason it is not a usable Python (>= 3.9)."""
+    exe = os.path.abspath(os.path.expanduser(executable))
+    try:
+        st = os.stat(exe)
+    except OSError as exc:
+        return f"{exe}: {exc.strerror or 'not found'}"
+    if not os.path.isfile(exe):
+        return f"{exe}: not a file"
+    if not os.access(exe, os.X_OK):
+        return f"{exe}: not executable"
+    key = (os.path.realpath(exe), st.st_mtime_ns, tuple(sorted(env_extra.items())))
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return replace(cached, executable=exe) if isinstance(cached, ProbeResult) else cached
+    result = _probe_uncached(exe, env_extra, timeout)
+    with _cache_lock:
+        _cache[key] = result
+    return result
+
+
+def clear_probe_cache() -> None:
+    """Forget cached probe results (tests; after provisioning a new interpreter)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _probe_uncached(exe: str, env_extra: Mapping[str, str], timeout: float) -> ProbeResult | str:
+    try:
+        proc = subprocess.Popen(
+            [exe, "-c", _PROBE_SCRIPT],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=probe_env(env_extra),
+            cwd="/",  # a json.py in the cwd must not shadow the stdlib for the probe
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return f"{exe}: cannot execute: {exc.strerror or exc}"
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc.pid)
+        proc.communicate()
+        return f"{exe}: probe timed out after {timeout:g} s"
+    finally:
+        _kill_group(proc.pid)  # a shim's helpers must not outlive the probe
+    text = out.decode("utf-8", errors="replace").strip()
+    try:
+        data = json.loads(text.splitlines()[-1]) if text else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or data.get("gildash_probe") != 1:
+        first_err = next((ln.strip() for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()), "")
+        detail = f": {first_err[:120]}" if first_err else f" (exit code {proc.returncode})"
+        return f"{exe}: not a Python interpreter{detail}"
+    try:
+        info = data["version_info"]
+        version_info = (int(info[0]), int(info[1]), int(info[2]))
+        result = ProbeResult(
+            executable=exe,
+            realpath=str(data["executable"]) or os.path.realpath(exe),
+            version=str(data["version"]),
+            version_info=version_info,
+            implementation=str(data["implementation"]),
+            free_threaded=bool(data["free_threaded"]),
+            gil_enabled=bool(data["gil_enabled"]),
+        )
+    except (KeyError, IndexError, TypeError, ValueError):
+        return f"{exe}: not a Python interpreter (unexpected probe output)"
+    if version_info[:2] < MIN_VERSION:
+        return f"{exe}: Python {result.version} is too old (gildash needs Python >= 3.9)"
+    return result
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+# --- candidates ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    path: str
+    source: str
+    entry: TargetEntry | None = None
+
+
+def _scan_dir(directory: str | Path) -> list[str]:
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        if _PY_NAME_RE.match(name):
+            full = os.path.join(directory, name)
+            if os.path.isfile(full) and os.access(full, os.X_OK):
+                found.append(full)
+    return found
+
+
+def _uv_pythons() -> list[str]:
+    uv = shutil.which("uv")
+    if uv is None:
+        return []
+    try:
+        out = subprocess.run(
+            [uv, "python", "list", "--output-format", "json", "--only-installed"],
+            capture_output=True,
+            timeout=5,
+            stdin=subprocess.DEVNULL,
+            check=True,
+        ).stdout
+        entries = json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return []
+    found = []
+    if isinstance(entries, list):
+        for entry in entries:
+            # `variant` tells free-threaded builds apart; the probe confirms it anyway.
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                if entry.get("implementation", "cpython") in ("cpython", "pypy"):
+                    found.append(entry["path"])
+    return found
+
+
+def _candidates(
+    config_entries: Sequence[TargetEntry], extra_paths: Sequence[str], search_path: str
+) -> list[_Candidate]:
+    out: list[_Candidate] = [_Candidate(sys.executable, "current")] if sys.executable else []
+    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    pyenv_scanned = (pyenv_root / "versions").is_dir()
+    for directory in search_path.split(os.pathsep):
+        # pyenv shims only dispatch to versions/*, scanned directly below; probing them costs a bash
+        # and a pyenv per name, and most fail ("command not found" for non-global versions).
+        if directory and not (pyenv_scanned and _is_shim_dir(directory)):
+            out += [_Candidate(p, "PATH") for p in _scan_dir(directory)]
+    for version_dir in sorted((pyenv_root / "versions").glob("*")):
+        out += [_Candidate(p, "pyenv") for p in _scan_dir(version_dir / "bin")]
+    out += [_Candidate(p, "uv") for p in _uv_pythons()]
+    for build_dir in sorted(paths.pythons_dir().glob("*")):
+        out += [_Candidate(p, "cache") for p in _scan_dir(build_dir / "bin")]
+    out += [_Candidate(os.path.abspath(p), "extra") for p in extra_paths]
+    out += [_Candidate(e.path, "config", e) for e in config_entries]
+    return out
+
+
+def _is_shim_dir(directory: str) -> bool:
+    return os.path.basename(os.path.normpath(directory)) == "shims"
+
+
+def _is_shim(path: str) -> bool:
+    return os.sep + "shims" + os.sep in path
+
+
+# --- targets -------------------------------------------------------------------------------------
+
+
+def _base_id(res: ProbeResult) -> str:
+    major, minor, _ = res.version_info
+    prefix = "pypy" if res.implementation == "pypy" else "py"
+    return f"{prefix}{major}.{minor}{'t' if res.free_threaded else ''}"
+
+
+def _label(res: ProbeResult) -> str:
+    name = {"cpython": "CPython", "pypy": "PyPy"}.get(res.implementation, res.implementation)
+    return f"{name} {res.version}{' free-threaded' if res.free_threaded else ''}"
+
+
+def _target_from_probe(res: ProbeResult, source: str, entry: TargetEntry | None = None) -> Target:
+    env = entry.env if entry else ()
+    gil = res.gil_enabled
+    return Target(
+        id=(entry.id if entry and entry.id else _base_id(res)),
+        label=(entry.label if entry and entry.label else _label(res)),
+        executable=res.executable,
+        kind="python",
+        version=res.version,
+        implementation=res.implementation,
+        free_threaded=res.free_threaded,
+        gil_enabled=gil,
+        env=env,
+        source=source,
+    )
+
+
+def gil_twin(target: Target) -> Target:
+    """The same free-threaded interpreter with the GIL forced back on (PYTHON_GIL=1)."""
+    return replace(
+        target,
+        id=f"{target.id}+gil",
+        label=f"{target.label} (GIL forced on)",
+        gil_enabled=True,
+        env=tuple(sorted({**dict(target.env), "PYTHON_GIL": "1"}.items())),
+    )
+
+
+def target_from_path(executable: str, *, timeout: float = 5.0) -> Target:
+    """Probe one executable on the spot; raise TargetError with the reason when it is unusable."""
+    res = probe(executable, timeout=timeout)
+    if isinstance(res, str):
+        raise TargetError(res)
+    return _target_from_probe(res, "path")
+
+
+def discover_targets(
+    config_path: Path | None = None,
+    *,
+    include_rust: bool = True,
+    extra_paths: Sequence[str] = (),
+    search_path: str | None = None,
+    build_rust: bool = True,
+    timeout: float = 5.0,
+) -> list[Target]:
+    """Every usable interpreter (deduplicated, ordered) plus the Rust baseline; raises ConfigError."""
+    config = load_config(config_path)
+    path_env = os.environ.get("PATH", "") if search_path is None else search_path
+    candidates = _candidates(config.targets, extra_paths, path_env)
+
+    # Cheap first dedupe by the file's realpath (python3 -> python3.13 symlinks, repeated PATH dirs);
+    # config entries stay separate because they carry their own id/label/env.
+    unique: dict[object, _Candidate] = {}
+    for index, cand in enumerate(candidates):
+        key: object = ("config", index) if cand.entry is not None else os.path.realpath(cand.path)
+        unique.setdefault(key, cand)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        rust_future = pool.submit(_rust, build_rust) if include_rust else None
+        futures = [
+            (
+                cand,
+                pool.submit(
+                    probe, cand.path, env_extra=dict(cand.entry.env) if cand.entry else {}, timeout=timeout
+                ),
+            )
+            for cand in unique.values()
+        ]
+        probed = [(cand, fut.result()) for cand, fut in futures]
+        rust = rust_future.result() if rust_future is not None else None
+
+    chosen: dict[object, tuple[_Candidate, ProbeResult]] = {}
+    unavailable: list[Target] = []
+    for index, (cand, res) in enumerate(probed):
+        if isinstance(res, str):
+            if cand.entry is not None:  # the user asked for it by name: show why it is not there
+                unavailable.append(_unavailable_config_target(cand.entry, res))
+            continue
+        # The same interpreter reached twice (pyenv shim vs its real binary, venv vs base) collapses.
+        same: object = (
+            ("config", index)
+            if cand.entry is not None
+            else (res.version, res.implementation, res.free_threaded)
+        )
+        kept = chosen.get(same)
+        if kept is None or _preference(cand) < _preference(kept[0]):
+            chosen[same] = (cand, res)
+
+    ranked = []
+    for cand, res in chosen.values():
+        target = _target_from_probe(res, cand.source, cand.entry)
+        # Current interpreter first among equal versions.
+        major, minor, micro = res.version_info
+        rank = (target.implementation != "cpython", major, minor, cand.source != "current", micro)
+        ranked.append((rank, target))
+    ranked.sort(key=lambda pair: pair[0])
+    base = [t for _k, t in ranked]
+    gil_targets = [t for t in base if not t.free_threaded]
+    ft_targets = [t for t in base if t.free_threaded]
+    twins = [gil_twin(t) for t in ft_targets if not t.gil_enabled and "PYTHON_GIL" not in dict(t.env)]
+    result = _unique_ids([*gil_targets, *ft_targets, *twins, *unavailable])
+    if rust is not None:
+        result.append(rust)
+    return result
+
+
+def _preference(cand: _Candidate) -> tuple[int, int, int]:
+    # Lower is better: the current interpreter, real binaries over pyenv shims, python3.13t over python3.13.
+    name_says_ft = os.path.basename(cand.path).endswith("t")
+    return (0 if cand.source == "current" else 1, 1 if _is_shim(cand.path) else 0, 0 if name_says_ft else 1)
+
+
+def _unavailable_config_target(entry: TargetEntry, reason: str) -> Target:
+    return Target(
+        id=entry.id or Path(entry.path).name,
+        label=entry.label or entry.path,
+        executable=entry.path,
+        kind="python",
+        env=entry.env,
+        available=False,
+        reason=reason,
+        source="config",
+    )
+
+
+def _unique_ids(targets: Sequence[Target]) -> list[Target]:
+    seen: dict[str, int] = {}
+    out = []
+    for t in targets:
+        if t.id in seen:
+            seen[t.id] += 1
+            new_id = f"{t.id}-{seen[t.id]}"
+            while new_id in seen:
+                seen[t.id] += 1
+                new_id = f"{t.id}-{seen[t.id]}"
+            seen[new_id] = 1
+            t = replace(t, id=new_id)
+        else:
+            seen[t.id] = 1
+        out.append(t)
+    return out
+
+
+def _rust(build: bool) -> Target:
+    try:
+        from gildash.engine.rust_target import rust_target
+    except ImportError:
+        return Target(
+            id="rust",
+            label="Rust std::thread baseline",
+            executable="",
+            kind="rust",
+            implementation="rust",
+            gil_enabled=False,
+            available=False,
+            reason="the Rust baseline is not part of this install",
+            source="cargo",
+        )
+    try:
+        return rust_target(build=build)
+    except Exception as exc:  # a broken toolchain must not break discovery
+        return Target(
+            id="rust",
+            label="Rust std::thread baseline",
+            executable="",
+            kind="rust",
+            implementation="rust",
+            gil_enabled=False,
+            available=False,
+            reason=f"cannot build the Rust baseline: {exc}",
+            source="cargo",
+        )
+
+
+def resolve_target(id_or_path: str, targets: Sequence[Target]) -> Target:
+    """The target with this id, or a probed executable path/command name; TargetError otherwise."""
+    for t in targets:
+        if t.id == id_or_path:
+            if not t.available:
+                raise TargetError(f"target {t.id!r} is unavailable: {t.reason}")
+            return t
+    known = ", ".join(t.id for t in targets if t.available) or "none"
+    looks_like_path = os.sep in id_or_path or id_or_path.startswith("~")
+    if looks_like_path:
+        return target_from_path(id_or_path)
+    found = shutil.which(id_or_path)
+    if found and _PY_NAME_RE.match(os.path.basename(found)):
+        return target_from_path(found)
+    raise TargetError(
+        f"unknown target {id_or_path!r} (known: {known}; or give a path to a Python executable)"
+    )

@@ -1,0 +1,394 @@
+"""Workload stdout lines (protocol v1, docs/protocol.md) -> frozen event dataclasses.
+
+Owns parsing and validation of one line at a time plus a small tally of a run's events.
+`parse_line` never raises: anything it cannot trust becomes a `MalformedLine` with a one-line reason.
+Never imports textual; no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gildash.engine.model import (
+    ErrorEvent,
+    MalformedLine,
+    ProgressEvent,
+    ProtocolEvent,
+    Scaling,
+    StartEvent,
+    SummaryEvent,
+    Target,
+    WorkerDoneEvent,
+)
+
+MAX_WORKERS = 100_000
+"""Worker indexes and thread counts above this are treated as garbage, not data."""
+MAX_SECONDS = 1e9
+"""Durations above ~31 years are garbage too."""
+
+GIL_WARNING_RE = re.compile(
+    r"The global interpreter lock \(GIL\) has been enabled to load module '([^']+)'",
+)
+"""CPython's stderr RuntimeWarning when an extension module without Py_mod_gil re-enables the GIL."""
+
+
+def gil_reenabled_module(stderr_line: str) -> str | None:
+    """The module named in CPython's 'GIL has been enabled to load module X' warning, else None."""
+    match = GIL_WARNING_RE.search(stderr_line)
+    return match.group(1) if match else None
+
+
+class _Invalid(Exception):
+    """Internal: a field failed validation; the message becomes MalformedLine.reason."""
+
+
+def parse_line(raw: bytes | str, *, truncated: bool = False) -> ProtocolEvent:
+    """Parse one stdout line into a protocol event; never raises (bad input -> MalformedLine)."""
+    try:
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes | bytearray) else str(raw)
+    except Exception:  # a str subclass with a broken __str__: still never raise
+        return MalformedLine(raw="", reason="undecodable line", truncated=truncated)
+    text = text.strip()
+    if truncated:
+        # A cut line is never trusted even if the prefix happens to parse.
+        return MalformedLine(raw=text, reason="line too long, truncated", truncated=True)
+    try:
+        return _parse_text(text)
+    except _Invalid as exc:
+        return MalformedLine(raw=text, reason=_one_line(str(exc)))
+    except Exception as exc:  # defence in depth: the contract is "never raises"
+        return MalformedLine(raw=text, reason=_one_line(f"unparseable line ({type(exc).__name__})"))
+
+
+def _one_line(reason: str) -> str:
+    return " ".join(reason.split())[:200]
+
+
+def _reject_constant(name: str) -> float:
+    raise _Invalid(f"non-finite number {name}")
+
+
+def _parse_text(text: str) -> ProtocolEvent:
+    if not text:
+        raise _Invalid("empty line")
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except _Invalid:
+        raise
+    except RecursionError:
+        raise _Invalid("JSON nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and int-too-long errors
+        raise _Invalid(f"not JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise _Invalid(f"not a JSON object (got {type(obj).__name__})")
+    event = obj.get("event")
+    if event is None:
+        return _parse_foreign(obj)
+    if not isinstance(event, str):
+        raise _Invalid("'event' is not a string")
+    parser = _PARSERS.get(event)
+    if parser is None:
+        raise _Invalid(f"unknown event {event[:40]!r}")
+    return parser(obj)
+
+
+# --- field helpers -------------------------------------------------------------------------------
+
+
+def _is_number(value: object) -> bool:
+    # bool is an int subclass; true/false are not numbers in this protocol.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _seconds(
+    obj: Mapping[str, Any], key: str, *, required: bool, default: float | None = None
+) -> float | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise _Invalid(f"missing {key!r}")
+        return default
+    if not _is_number(value):
+        raise _Invalid(f"{key!r} is not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise _Invalid(f"{key!r} is not finite")
+    if number < 0:
+        raise _Invalid(f"{key!r} is negative")
+    if number > MAX_SECONDS:
+        raise _Invalid(f"{key!r} is absurdly large")
+    return number
+
+
+def _req_seconds(obj: Mapping[str, Any], key: str) -> float:
+    value = _seconds(obj, key, required=True)
+    assert value is not None
+    return value
+
+
+def _t(obj: Mapping[str, Any]) -> float:
+    value = _seconds(obj, "t", required=False, default=0.0)
+    return 0.0 if value is None else value
+
+
+def _int(
+    obj: Mapping[str, Any], key: str, *, required: bool, low: int = 0, high: int | None = None
+) -> int | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise _Invalid(f"missing {key!r}")
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _Invalid(f"{key!r} is not an integer")
+    if value < low or (high is not None and value > high):
+        raise _Invalid(f"{key!r} out of range: {value}")
+    return value
+
+
+def _req_int(obj: Mapping[str, Any], key: str, *, low: int = 0, high: int | None = None) -> int:
+    value = _int(obj, key, required=True, low=low, high=high)
+    assert value is not None
+    return value
+
+
+def _opt_bool(obj: Mapping[str, Any], key: str) -> bool | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise _Invalid(f"{key!r} is not a boolean")
+    return value
+
+
+def _str(obj: Mapping[str, Any], key: str, *, required: bool = False) -> str:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise _Invalid(f"missing {key!r}")
+        return ""
+    if not isinstance(value, str):
+        raise _Invalid(f"{key!r} is not a string")
+    return value
+
+
+def _dict(obj: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = obj.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Invalid(f"{key!r} is not an object")
+    return value
+
+
+def _check_params(params: Mapping[str, Any]) -> None:
+    _int(params, "threads", required=False, low=0, high=MAX_WORKERS)
+    _int(params, "size", required=False, low=0)
+    executor = params.get("executor")
+    if executor is not None and executor not in ("thread", "process"):
+        raise _Invalid("'params.executor' must be 'thread' or 'process'")
+
+
+# --- native events -------------------------------------------------------------------------------
+
+
+def _parse_start(obj: Mapping[str, Any]) -> StartEvent:
+    params = _dict(obj, "params")
+    _check_params(params)
+    scaling = obj.get("scaling", "none")
+    if scaling not in ("weak", "strong", "none"):
+        raise _Invalid("'scaling' must be 'weak', 'strong' or 'none'")
+    interp = _dict(obj, "interpreter")
+    return StartEvent(
+        t=_t(obj),
+        workload=_str(obj, "workload"),
+        params=params,
+        scaling=_as_scaling(scaling),
+        pid=_int(obj, "pid", required=False, low=1),
+        implementation=_str(interp, "implementation"),
+        version=_str(interp, "version"),
+        executable=_str(interp, "executable"),
+        free_threaded=_opt_bool(interp, "free_threaded"),
+        gil_enabled=_opt_bool(interp, "gil_enabled"),
+        cpu_count=_int(obj, "cpu_count", required=False, low=1, high=MAX_WORKERS),
+        protocol=_int(obj, "protocol", required=False, low=0, high=1000) or 1,
+    )
+
+
+def _as_scaling(value: str) -> Scaling:
+    if value == "weak":
+        return "weak"
+    if value == "strong":
+        return "strong"
+    return "none"
+
+
+def _parse_progress(obj: Mapping[str, Any]) -> ProgressEvent:
+    done = _req_int(obj, "done")
+    total = _req_int(obj, "total")
+    return ProgressEvent(t=_t(obj), worker=_req_int(obj, "worker", high=MAX_WORKERS), done=done, total=total)
+
+
+def _parse_worker_done(obj: Mapping[str, Any]) -> WorkerDoneEvent:
+    return WorkerDoneEvent(
+        t=_t(obj),
+        worker=_req_int(obj, "worker", high=MAX_WORKERS),
+        duration_s=_req_seconds(obj, "duration_s"),
+        cpu_s=_seconds(obj, "cpu_s", required=False),
+        result=obj.get("result"),
+    )
+
+
+def _parse_summary(obj: Mapping[str, Any]) -> SummaryEvent:
+    ok = obj.get("ok")
+    if not isinstance(ok, bool):
+        raise _Invalid("'ok' is missing or not a boolean")
+    return SummaryEvent(
+        t=_t(obj),
+        wall_s=_req_seconds(obj, "wall_s"),
+        wall_total_s=_seconds(obj, "wall_total_s", required=False),
+        cpu_user_s=_seconds(obj, "cpu_user_s", required=False),
+        cpu_sys_s=_seconds(obj, "cpu_sys_s", required=False),
+        cpu_s=_seconds(obj, "cpu_s", required=False),
+        ok=ok,
+        result=obj.get("result"),
+        gil_enabled=_opt_bool(obj, "gil_enabled"),
+        aborted=bool(_opt_bool(obj, "aborted")),
+        metrics=_dict(obj, "metrics"),
+    )
+
+
+def _parse_error(obj: Mapping[str, Any]) -> ErrorEvent:
+    traceback = obj.get("traceback")
+    if traceback is not None and not isinstance(traceback, str):
+        raise _Invalid("'traceback' is not a string")
+    return ErrorEvent(t=_t(obj), message=_str(obj, "message", required=True), traceback=traceback)
+
+
+_PARSERS: dict[str, Callable[[Mapping[str, Any]], ProtocolEvent]] = {
+    "start": _parse_start,
+    "progress": _parse_progress,
+    "worker_done": _parse_worker_done,
+    "summary": _parse_summary,
+    "error": _parse_error,
+}
+
+
+# --- foreign shapes (benchmark blog scripts) -----------------------------------------------------
+
+
+def _parse_foreign(obj: Mapping[str, Any]) -> ProtocolEvent:
+    if obj.get("config") is True:
+        threads = obj.get("num_threads", obj.get("threads"))
+        params: dict[str, Any] = {k: v for k, v in obj.items() if k != "config"}
+        if threads is not None:
+            params["threads"] = threads
+        _check_params(params)
+        return StartEvent(
+            t=_t(obj),
+            workload=_str(obj, "workload") or _str(obj, "benchmark"),
+            params=params,
+            scaling="none",
+            pid=_int(obj, "pid", required=False, low=1),
+            implementation=_str(obj, "implementation"),
+            version=_str(obj, "python_version") or _str(obj, "version"),
+            executable=_str(obj, "executable"),
+            free_threaded=_opt_bool(obj, "free_threaded"),
+            gil_enabled=_opt_bool(obj, "gil_enabled"),
+            cpu_count=_int(obj, "cpu_count", required=False, low=1, high=MAX_WORKERS),
+        )
+    if "thread_index" in obj and "duration_sec" in obj:
+        return WorkerDoneEvent(
+            t=_t(obj),
+            worker=_req_int(obj, "thread_index", high=MAX_WORKERS),
+            duration_s=_req_seconds(obj, "duration_sec"),
+            cpu_s=_seconds(obj, "cpu_sec", required=False),
+            result=obj.get("result"),
+        )
+    if obj.get("summary") is True:
+        ok = obj.get("ok", True)
+        if not isinstance(ok, bool):
+            raise _Invalid("'ok' is not a boolean")
+        threads = _int(obj, "num_threads", required=False, low=0, high=MAX_WORKERS)
+        return SummaryEvent(
+            t=_t(obj),
+            wall_s=_req_seconds(obj, "total_duration_sec"),
+            wall_total_s=None,
+            cpu_user_s=_seconds(obj, "cpu_user_s", required=False),
+            cpu_sys_s=_seconds(obj, "cpu_sys_s", required=False),
+            cpu_s=_seconds(obj, "cpu_s", required=False),
+            ok=ok,
+            result=obj.get("result"),
+            gil_enabled=_opt_bool(obj, "gil_enabled"),
+            aborted=False,
+            metrics={} if threads is None else {"num_threads": threads},
+        )
+    raise _Invalid("missing 'event'")
+
+
+# --- tally ---------------------------------------------------------------------------------------
+
+
+class EventTally:
+    """Accumulates what a run's stdout said: start, summary, error, per-worker durations, bad lines.
+
+    Shared by the live runner and by recording reconstruction so both derive results the same way.
+    """
+
+    def __init__(self) -> None:
+        self.start: StartEvent | None = None
+        self.summary: SummaryEvent | None = None
+        self.error: ErrorEvent | None = None
+        self.worker_durations: dict[int, float] = {}
+        self.malformed = 0
+        self.truncated = 0
+        self.last_progress: dict[int, ProgressEvent] = {}
+
+    def add(self, event: ProtocolEvent) -> None:
+        """Fold one parsed event into the tally (first start/summary/error win; later ones ignored)."""
+        if isinstance(event, MalformedLine):
+            self.malformed += 1
+            if event.truncated:
+                self.truncated += 1
+        elif isinstance(event, StartEvent):
+            if self.start is None:
+                self.start = event
+        elif isinstance(event, SummaryEvent):
+            if self.summary is None:
+                self.summary = event
+        elif isinstance(event, ErrorEvent):
+            if self.error is None:
+                self.error = event
+        elif isinstance(event, WorkerDoneEvent):
+            self.worker_durations[event.worker] = event.duration_s
+        elif isinstance(event, ProgressEvent):
+            self.last_progress[event.worker] = event
+
+    def durations(self) -> tuple[float, ...]:
+        """worker_done durations ordered by worker index."""
+        return tuple(self.worker_durations[k] for k in sorted(self.worker_durations))
+
+    def effective_cores(self) -> float | None:
+        """summary.cpu_s / summary.wall_s when both are known and wall_s > 0."""
+        summary = self.summary
+        if summary is None or summary.cpu_s is None or summary.wall_s <= 0:
+            return None
+        return summary.cpu_s / summary.wall_s
+
+
+def gil_was_reenabled(
+    target: Target, start_gil: bool | None, end_gil: bool | None, warned: str | None
+) -> bool:
+    """A free-threaded target ran with the GIL turned back on mid-run (not forced on from the start).
+
+    True when the start line said the GIL was off and the summary says on, or CPython's stderr warning
+    named a module; never for a '+gil' target (PYTHON_GIL=1, GIL on from the first instruction).
+    """
+    forced = dict(target.env).get("PYTHON_GIL") == "1" or (target.free_threaded and target.gil_enabled)
+    if not target.free_threaded or forced:
+        return False
+    return (start_gil is False and end_gil is True) or warned is not None

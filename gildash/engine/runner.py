@@ -1,0 +1,582 @@
+"""The life-cycle of one run: spawn a workload in its own process group, stream and sample it, reap it.
+
+Owns argv/env construction, the bounded stdout/stderr readers, live sampling, stop/timeout/kill and the
+final RunResult. Guarantees: `Run.updates()` yields RunStarted first and RunFinished last, always; every
+process of the run (its whole group plus any descendant seen by the sampler) is gone before
+RunFinished. Never runs a shell; never imports textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import secrets
+import signal
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gildash.engine import paths
+from gildash.engine.model import (
+    CoreSampleTaken,
+    EventReceived,
+    RunFinished,
+    RunResult,
+    RunSpec,
+    RunStarted,
+    RunStatus,
+    RunUpdate,
+    SampleTaken,
+    StderrReceived,
+    Target,
+)
+from gildash.engine.protocol import EventTally, gil_reenabled_module, gil_was_reenabled, parse_line
+from gildash.engine.sampler import CoreSampler, TreeSampler, kill_processes, system_noise
+
+if TYPE_CHECKING:
+    from gildash.engine.recording import Recorder
+
+ENV_ALLOW = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TERM",
+    "TMPDIR",
+    "PYTHONPATH",
+    "PYTHON_CPU_COUNT",
+    "SYSTEMROOT",
+)
+"""Variables copied from our environment into a run's; everything else is dropped."""
+RUST_WORKLOADS = ("sum_squares", "primes")
+"""Workloads the Rust baseline implements."""
+MAX_THREADS = 1024
+"""Upper bound on --threads."""
+KILL_GRACE_S = 2.0
+"""Seconds between SIGTERM and SIGKILL."""
+NOISE_CORES = 0.1
+"""Other processes using more than this many cores before a run make it 'noisy'."""
+STDERR_TAIL_LINES = 50
+STDERR_TAIL_BYTES = 8192
+_QUEUE_SIZE = 1024  # bounded: a flooding workload is throttled through its pipe, never dropped
+_READ_CHUNK = 1 << 16
+
+
+class RunSpecError(ValueError):
+    """A RunSpec that cannot be turned into a command line; the message is one line for the user."""
+
+
+def new_run_id() -> str:
+    """A unique, sortable run id: UTC timestamp plus random hex."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(4)
+
+
+def list_workloads() -> list[str]:
+    """Names of the bundled workloads (workloads/*.py, helpers starting with '_' excluded)."""
+    try:
+        return sorted(p.stem for p in paths.workloads_dir().glob("*.py") if not p.name.startswith("_"))
+    except OSError:
+        return []
+
+
+def workload_path(workload: str) -> Path:
+    """The script of a bundled workload (may not exist)."""
+    return paths.workloads_dir() / f"{workload}.py"
+
+
+def build_argv(spec: RunSpec) -> tuple[str, ...]:
+    """The exact argv of a run; raises RunSpecError when the spec cannot run."""
+    if spec.cmd is not None:
+        return _custom_argv(spec)
+    target = spec.target
+    if not target.available:
+        raise RunSpecError(f"target {target.id!r} is unavailable: {target.reason}")
+    if not 1 <= spec.threads <= MAX_THREADS:
+        raise RunSpecError(f"--threads must be between 1 and {MAX_THREADS} (got {spec.threads})")
+    if spec.size is not None and spec.size < 1:
+        raise RunSpecError(f"--size must be at least 1 (got {spec.size})")
+    sized = ("--size", str(spec.size)) if spec.size is not None else ()
+    if target.kind == "rust":
+        if spec.workload not in RUST_WORKLOADS:
+            raise RunSpecError(
+                f"the Rust baseline only runs {' and '.join(RUST_WORKLOADS)} (not {spec.workload!r})"
+            )
+        if spec.executor != "thread":
+            raise RunSpecError("the Rust baseline only supports --executor thread")
+        return (target.executable, spec.workload, "--threads", str(spec.threads), *sized, *spec.extra_args)
+    if target.kind != "python":
+        raise RunSpecError(f"target {target.id!r} runs only custom commands (--cmd)")
+    script = workload_path(spec.workload)
+    if not script.is_file():
+        known = ", ".join(list_workloads()) or "none found"
+        raise RunSpecError(f"unknown workload {spec.workload!r} (choose from: {known})")
+    return (
+        target.executable,
+        "-u",
+        str(script),
+        "--threads",
+        str(spec.threads),
+        *sized,
+        "--executor",
+        spec.executor,
+        *spec.extra_args,
+    )
+
+
+def _custom_argv(spec: RunSpec) -> tuple[str, ...]:
+    assert spec.cmd is not None
+    if not spec.cmd:
+        raise RunSpecError("the custom command is empty")
+    if any("{size}" in arg for arg in spec.cmd) and spec.size is None:
+        raise RunSpecError("the command uses {size} but no --size was given")
+    if any("{python}" in arg for arg in spec.cmd) and spec.target.kind != "python":
+        raise RunSpecError("the command uses {python} but the target is not a Python interpreter")
+    values = {"{threads}": str(spec.threads), "{size}": str(spec.size), "{python}": spec.target.executable}
+    out = []
+    for arg in spec.cmd:
+        # Plain replace, not str.format: JSON or shell-like braces in arguments must pass through.
+        for key, value in values.items():
+            arg = arg.replace(key, value)
+        out.append(arg)
+    return (*out, *spec.extra_args)
+
+
+def build_env(target: Target, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Allow-listed environment plus the target's own; PYTHON_GIL only when the target sets it."""
+    source = os.environ if base is None else base
+    env = {k: source[k] for k in ENV_ALLOW if k in source}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("PYTHON_GIL", None)  # a stray PYTHON_GIL in the user's shell must not flip a run
+    env.update(dict(target.env))
+    return env
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:limit]
+    return ""
+
+
+class Run:
+    """One run of a workload or custom command; iterate `updates()` once to drive it."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        *,
+        recorder: Recorder | None = None,
+        sample_interval: float = 0.1,
+        core_sample_interval: float = 0.25,
+        max_line: int = 1 << 20,
+        noise_check: bool = True,
+    ) -> None:
+        self.spec = spec
+        self.run_id = new_run_id()
+        self.result: RunResult | None = None
+        """The final result once RunFinished has been produced."""
+        self.pid: int | None = None
+        """Process (group) id once spawned."""
+        self._recorder = recorder
+        self._sample_interval = sample_interval
+        self._core_interval = core_sample_interval
+        self._max_line = max(1, max_line)
+        self._noise_check = noise_check
+        self._stop_reason: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._queue: asyncio.Queue[RunUpdate] | None = None
+        self._used = False
+        self._consumer_gone = False
+        self._tally = EventTally()
+        self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self._gil_module: str | None = None
+        self._sample_sum = 0.0
+        self._sample_count = 0
+        self._tree: TreeSampler | None = None
+        self._t0 = time.monotonic()
+        self._started_at = time.time()
+        self._argv: tuple[str, ...] = ()
+        self._noisy = False
+
+    # --- public --------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the run to end: SIGTERM to its group, SIGKILL 2 s later. Idempotent, safe any time."""
+        if self._stop_reason is None:
+            self._stop_reason = "stopped"
+        loop, event = self._loop, self._stop_event
+        if loop is None or event is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            event.set()
+        else:
+            loop.call_soon_threadsafe(event.set)
+
+    async def updates(self) -> AsyncIterator[RunUpdate]:
+        """RunStarted, then events/samples as they happen, then RunFinished (always, even on failure)."""
+        if self._used:
+            raise RuntimeError("Run.updates() can be iterated only once")
+        self._used = True
+        self._loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        if self._stop_reason is not None:
+            self._stop_event.set()
+        queue: asyncio.Queue[RunUpdate] = asyncio.Queue(maxsize=_QUEUE_SIZE)
+        self._queue = queue
+        task = asyncio.create_task(self._main())
+        try:
+            while True:
+                update = await queue.get()
+                yield update
+                if isinstance(update, RunFinished):
+                    break
+        finally:
+            if not task.done():
+                # The consumer left early (break, cancel): stop the run and unblock the producers.
+                self._consumer_gone = True
+                self.stop()
+                while not task.done():
+                    while not queue.empty():
+                        queue.get_nowait()
+                    await asyncio.wait({task}, timeout=0.05)
+            if not task.cancelled():
+                task.exception()  # retrieved so asyncio does not log it; _main never raises anyway
+
+    # --- driving -------------------------------------------------------------------------------
+
+    async def _emit(self, update: RunUpdate) -> None:
+        if self._consumer_gone or self._queue is None:
+            return
+        await self._queue.put(update)
+
+    async def _main(self) -> None:
+        try:
+            result = await self._execute()
+        except Exception as exc:  # never lose RunFinished, whatever broke
+            result = self._result("error", f"internal error: {type(exc).__name__}: {exc}", None)
+        self.result = result
+        if self._recorder is not None:
+            self._recorder.result(self.run_id, result)
+        await self._emit(RunFinished(result))
+
+    async def _started(self, pid: int) -> None:
+        self.pid = pid or None
+        if self._recorder is not None:
+            self._recorder.run_start(self.run_id, self.spec, self._argv, pid, self._noisy, time.time())
+        await self._emit(RunStarted(self.run_id, self.spec, pid, self._argv, self._noisy))
+
+    async def _execute(self) -> RunResult:
+        spec = self.spec
+        try:
+            self._argv = build_argv(spec)
+        except RunSpecError as exc:
+            await self._started(0)
+            return self._result("error", str(exc), None)
+        if self._noise_check and self._stop_reason is None:
+            with contextlib.suppress(Exception):
+                self._noisy = await asyncio.to_thread(system_noise, 0.3) > NOISE_CORES
+        if self._stop_reason is not None:
+            await self._started(0)
+            return self._result("stopped", "stopped before it started", None)
+
+        self._t0 = time.monotonic()
+        self._started_at = time.time()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self._argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=build_env(spec.target),
+                start_new_session=True,  # own process group: one killpg reaches every child
+                limit=_READ_CHUNK,
+            )
+        except (OSError, ValueError) as exc:
+            await self._started(0)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            return self._result("error", f"cannot run {self._argv[0]}: {reason}", None)
+
+        await self._started(proc.pid)
+        tree = TreeSampler(proc.pid, t0=self._t0)
+        self._tree = tree
+        assert proc.stdout is not None and proc.stderr is not None
+        readers = [
+            asyncio.create_task(self._pump(proc.stdout, self._max_line, self._on_stdout)),
+            asyncio.create_task(self._pump(proc.stderr, STDERR_TAIL_BYTES, self._on_stderr)),
+        ]
+        samplers = [asyncio.create_task(self._sample_loop(tree)), asyncio.create_task(self._core_loop())]
+        wait_task = asyncio.ensure_future(proc.wait())
+        try:
+            assert self._stop_event is not None
+            stop_task = asyncio.ensure_future(self._stop_event.wait())
+            try:
+                await asyncio.wait(
+                    {wait_task, stop_task}, timeout=spec.timeout_s, return_when="FIRST_COMPLETED"
+                )
+            finally:
+                stop_task.cancel()
+            if not wait_task.done():
+                if self._stop_reason is None:
+                    self._stop_reason = "timeout"
+                await self._terminate(proc.pid, tree, wait_task)
+        finally:
+            await self._reap(proc.pid, tree, wait_task, readers, samplers)
+        return self._result(None, "", proc.returncode)
+
+    async def _terminate(self, pid: int, tree: TreeSampler, wait_task: asyncio.Future[int]) -> None:
+        # Snapshot the tree first: once the leader dies its children are re-parented and unfindable.
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(tree.tree)
+        _killpg(pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.shield(wait_task), KILL_GRACE_S)
+        except TimeoutError:
+            _killpg(pid, signal.SIGKILL)
+
+    async def _reap(
+        self,
+        pid: int,
+        tree: TreeSampler,
+        wait_task: asyncio.Future[int],
+        readers: list[asyncio.Task[None]],
+        samplers: list[asyncio.Task[None]],
+    ) -> None:
+        # Whatever happened: the whole group and every descendant ever seen die with the run.
+        if not wait_task.done() or not _pid_in_use(pid):
+            _killpg(pid, signal.SIGKILL)
+        kill_processes(tree.known_processes())
+        with contextlib.suppress(Exception):
+            await asyncio.shield(wait_task)
+        for task in samplers:
+            task.cancel()
+        # Readers end at EOF; an escaped process we never saw could hold the pipe, so bound the wait.
+        done, pending = await asyncio.wait(readers, timeout=KILL_GRACE_S)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*samplers, *readers, return_exceptions=True)
+
+    async def _pump(
+        self, stream: asyncio.StreamReader, max_line: int, handle: Callable[[bytes, bool], Awaitable[None]]
+    ) -> None:
+        """Split a stream into lines of at most max_line bytes; the rest of an over-long line is dropped."""
+        buf = bytearray()
+        discarding = False
+        while True:
+            chunk = await stream.read(_READ_CHUNK)
+            if not chunk:
+                break
+            start = 0
+            while start < len(chunk):
+                newline = chunk.find(b"\n", start)
+                if newline < 0:
+                    if not discarding:
+                        buf += chunk[start:]
+                        if len(buf) > max_line:
+                            await handle(bytes(buf[:max_line]), True)
+                            buf.clear()
+                            discarding = True
+                    break
+                if discarding:
+                    discarding = False
+                else:
+                    buf += chunk[start:newline]
+                    if len(buf) > max_line:
+                        await handle(bytes(buf[:max_line]), True)
+                    else:
+                        await handle(bytes(buf), False)
+                buf.clear()
+                start = newline + 1
+        if buf and not discarding:
+            await handle(bytes(buf), False)
+
+    async def _on_stdout(self, data: bytes, truncated: bool) -> None:
+        text = data.decode("utf-8", errors="replace")
+        if not text.strip():
+            return
+        t = time.monotonic() - self._t0
+        event = parse_line(text, truncated=truncated)
+        self._tally.add(event)
+        if self._recorder is not None:
+            self._recorder.line(self.run_id, t, text, truncated=truncated)
+        await self._emit(EventReceived(t, event, text))
+
+    async def _on_stderr(self, data: bytes, truncated: bool) -> None:
+        line = data.decode("utf-8", errors="replace").rstrip("\r")
+        t = time.monotonic() - self._t0
+        module = gil_reenabled_module(line)
+        if module is not None and self._gil_module is None:
+            self._gil_module = module
+        self._stderr_tail.append(line)
+        if self._recorder is not None:
+            self._recorder.stderr(self.run_id, t, line)
+        await self._emit(StderrReceived(t, line))
+
+    async def _sample_loop(self, tree: TreeSampler) -> None:
+        while True:
+            await asyncio.sleep(self._sample_interval)
+            try:
+                sample = await asyncio.to_thread(tree.sample)
+            except Exception:  # psutil oddities must not end the run
+                continue
+            if sample is None:
+                return
+            self._sample_sum += sample.effective_cores
+            self._sample_count += 1
+            if self._recorder is not None:
+                self._recorder.sample(self.run_id, sample)
+            await self._emit(SampleTaken(sample))
+
+    async def _core_loop(self) -> None:
+        sampler = CoreSampler()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(sampler.sample)  # primes the counters; its zeros are not data
+        while True:
+            await asyncio.sleep(self._core_interval)
+            try:
+                sample = await asyncio.to_thread(sampler.sample)
+            except Exception:
+                continue
+            if self._recorder is not None:
+                self._recorder.cores(self.run_id, time.monotonic() - self._t0, sample)
+            await self._emit(CoreSampleTaken(sample))
+
+    # --- result --------------------------------------------------------------------------------
+
+    def _stderr_text(self) -> str:
+        text = "\n".join(self._stderr_tail)
+        return text[-STDERR_TAIL_BYTES:]
+
+    def _result(self, status: RunStatus | None, message: str, returncode: int | None) -> RunResult:
+        spec, tally = self.spec, self._tally
+        start, summary = tally.start, tally.summary
+        if status is None:
+            status, message = self._decide(returncode)
+        elif status in ("error", "stopped"):
+            message = message or status
+        exit_code = returncode if returncode is not None and returncode >= 0 else None
+        sig = -returncode if returncode is not None and returncode < 0 else None
+        target = spec.target
+        start_gil = start.gil_enabled if start else None
+        end_gil = summary.gil_enabled if summary else None
+        reenabled = gil_was_reenabled(target, start_gil, end_gil, self._gil_module)
+        effective = tally.effective_cores()
+        if effective is None and self._sample_count:
+            effective = self._sample_sum / self._sample_count
+        tree = self._tree
+        size = start.params.get("size") if start else None
+        if not isinstance(size, int) or isinstance(size, bool):
+            size = spec.size
+        return RunResult(
+            run_id=self.run_id,
+            workload=spec.workload,
+            target=target,
+            threads=spec.threads,
+            size=size,
+            executor=spec.executor,
+            scaling=start.scaling if start else "none",
+            status=status,
+            wall_s=summary.wall_s if summary else None,
+            harness_wall_s=max(0.0, time.monotonic() - self._t0),
+            cpu_user_s=summary.cpu_user_s
+            if summary and summary.cpu_user_s is not None
+            else (tree.cpu_user_s if tree else None),
+            cpu_sys_s=summary.cpu_sys_s
+            if summary and summary.cpu_sys_s is not None
+            else (tree.cpu_sys_s if tree else None),
+            effective_cores=effective if effective is None or math.isfinite(effective) else None,
+            ok=status == "ok",
+            exit_code=exit_code,
+            signal=sig,
+            noisy=self._noisy,
+            gil_enabled_start=start_gil,
+            gil_enabled_end=end_gil,
+            gil_reenabled=reenabled,
+            gil_reenabled_by=self._gil_module if reenabled else None,
+            malformed_lines=tally.malformed,
+            truncated_lines=tally.truncated,
+            stderr_tail=self._stderr_text(),
+            message=message,
+            worker_durations=tally.durations(),
+            result_value=summary.result if summary else None,
+            metrics=dict(summary.metrics) if summary else {},
+            started_at=self._started_at,
+            recording=str(self._recorder.path) if self._recorder is not None else None,
+        )
+
+    def _decide(self, returncode: int | None) -> tuple[RunStatus, str]:
+        tally, spec = self._tally, self.spec
+        summary, error = tally.summary, tally.error
+        detail = ""
+        if error is not None:
+            detail = _first_line(error.message) or "error"
+        elif self._stderr_tail:
+            detail = _first_line(self._stderr_tail[-1])
+        suffix = f": {detail}" if detail else ""
+        if self._stop_reason == "timeout":
+            return "timeout", f"timed out after {spec.timeout_s:g} s"
+        if self._stop_reason == "stopped":
+            return "stopped", "stopped"
+        if returncode is not None and returncode < 0:
+            return "crashed", f"killed by {_signal_name(-returncode)}{suffix}"
+        if error is not None:
+            return "crashed", f"error (exit code {returncode}){suffix}"
+        if returncode:
+            return "crashed", f"exit code {returncode}{suffix}"
+        if summary is None:
+            bad = f" ({tally.malformed} unparseable lines)" if tally.malformed else ""
+            return "failed", f"exited without a summary line{bad}"
+        if summary.aborted:
+            return "crashed", "the workload aborted before finishing"
+        if not summary.ok:
+            return "failed", f"result check failed (got {_short(summary.result)})"
+        cores = tally.effective_cores()
+        cores_text = f", {cores:.2f} cores" if cores is not None else ""
+        return "ok", f"{spec.threads} threads in {summary.wall_s:.3f} s{cores_text}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, sig)
+
+
+def _pid_in_use(pid: int) -> bool:
+    """Does some process own this pid (after our child was reaped: a reuse, so killpg must not run)?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def execute(spec: RunSpec, **kwargs: Any) -> RunResult:
+    """Run to completion, draining every update; returns the RunResult."""
+    run = Run(spec, **kwargs)
+    result: RunResult | None = None
+    async for update in run.updates():
+        if isinstance(update, RunFinished):
+            result = update.result
+    assert result is not None
+    return result

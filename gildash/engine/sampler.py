@@ -1,0 +1,181 @@
+"""psutil sampling: machine per-core load, a run's process tree and threads, pre-run noise.
+
+Every sampler keeps its OWN previous counters (never psutil.cpu_percent, whose module-global state
+would be shared with any other sampler in the process). Calls block briefly: run them in a thread
+from async code. Never imports textual.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Collection
+from typing import Any
+
+import psutil
+
+from gildash.engine.model import CoreSample, ProcSample
+
+MAX_THREAD_LANES = 16
+"""At most this many per-thread lanes per sample."""
+MIN_THREAD_CPU_S = 0.01
+"""A thread is shown once it used this much CPU since first seen (hides idle main/helper threads)."""
+
+
+def _busy(times: Any) -> float:
+    """Busy seconds of a cpu_times() entry: everything except idle and iowait."""
+    total = float(sum(times))
+    return total - float(getattr(times, "idle", 0.0)) - float(getattr(times, "iowait", 0.0))
+
+
+class CoreSampler:
+    """Per-core busy percent of the whole machine between consecutive calls (first call: zeros)."""
+
+    def __init__(self) -> None:
+        self._prev: list[tuple[float, float]] | None = None
+
+    def sample(self) -> CoreSample:
+        """Percent busy per logical CPU since the previous call, 0..100."""
+        now = time.monotonic()
+        current = [(_busy(c), sum(c)) for c in psutil.cpu_times(percpu=True)]
+        prev, self._prev = self._prev, current
+        if prev is None or len(prev) != len(current):
+            return CoreSample(t=now, percent=tuple(0.0 for _ in current))
+        percent = []
+        for (busy1, total1), (busy0, total0) in zip(current, prev, strict=True):
+            d_total = total1 - total0
+            pct = 100.0 * (busy1 - busy0) / d_total if d_total > 0 else 0.0
+            percent.append(min(100.0, max(0.0, pct)))
+        return CoreSample(t=now, percent=tuple(percent))
+
+
+def system_noise(duration: float = 0.3, exclude_pids: Collection[int] = ()) -> float:
+    """Cores of CPU used by processes other than `exclude_pids` over `duration` seconds (blocks)."""
+    exclude = set(exclude_pids) | {os.getpid()}
+
+    def excluded_cpu() -> float:
+        total = 0.0
+        for pid in exclude:
+            try:
+                t = psutil.Process(pid).cpu_times()
+                total += t.user + t.system
+            except (psutil.Error, OSError):
+                pass
+        return total
+
+    start_wall = time.monotonic()
+    start_sys = psutil.cpu_times()
+    start_ex = excluded_cpu()
+    time.sleep(duration)
+    end_sys = psutil.cpu_times()
+    end_ex = excluded_cpu()
+    wall = time.monotonic() - start_wall
+    if wall <= 0:
+        return 0.0
+    busy = _busy(end_sys) - _busy(start_sys) - (end_ex - start_ex)
+    return max(0.0, busy / wall)
+
+
+class TreeSampler:
+    """Samples one process and its descendants: effective cores, per-thread use, RSS.
+
+    effective_cores = Δ(user+sys of every live process in the tree + CPU of reaped children) / Δwall.
+    Thread lanes: every thread of every process in the tree that has used >= MIN_THREAD_CPU_S since it
+    was first seen, ordered by thread id, the first MAX_THREAD_LANES of them; utilisation is
+    Δ(user+sys) / Δwall clipped to 0..1 (0 on the sample that first sees a thread).
+    """
+
+    def __init__(self, pid: int, *, t0: float | None = None) -> None:
+        self.pid = pid
+        self._t0 = time.monotonic() if t0 is None else t0
+        self._root: psutil.Process | None
+        try:
+            self._root = psutil.Process(pid)
+        except (psutil.Error, OSError):
+            self._root = None
+        self._prev_wall = self._t0
+        self._prev_cpu = 0.0
+        self._thread_prev: dict[int, float] = {}
+        self._thread_first: dict[int, float] = {}
+        self._procs: dict[int, psutil.Process] = {}
+        self._lock = threading.Lock()  # tree() runs in a worker thread while the loop may read _procs
+        self.cpu_user_s: float | None = None
+        """User CPU of the tree at the last successful sample."""
+        self.cpu_sys_s: float | None = None
+        """System CPU of the tree at the last successful sample."""
+
+    def tree(self) -> list[psutil.Process]:
+        """The root and its live descendants now (remembered for kill_tree even after they exit)."""
+        root = self._root
+        if root is None:
+            return []
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except (psutil.Error, OSError):
+            return []
+        with self._lock:
+            for proc in procs:
+                self._procs.setdefault(proc.pid, proc)
+        return procs
+
+    def known_processes(self) -> list[psutil.Process]:
+        """Every process of the tree ever seen by tree() (the root included)."""
+        with self._lock:
+            return list(self._procs.values())
+
+    def sample(self) -> ProcSample | None:
+        """One sample, or None when the root process is gone."""
+        procs = self.tree()
+        if not procs:
+            return None
+        now = time.monotonic()
+        user = system = 0.0
+        rss = 0
+        threads: list[tuple[int, float]] = []
+        for proc in procs:
+            try:
+                with proc.oneshot():
+                    times = proc.cpu_times()
+                    user += times.user + times.children_user
+                    system += times.system + times.children_system
+                    rss += proc.memory_info().rss
+                    threads.extend((th.id, th.user_time + th.system_time) for th in proc.threads())
+            except (psutil.Error, OSError):
+                continue  # exited between children() and here
+        self.cpu_user_s, self.cpu_sys_s = user, system
+        d_wall = max(now - self._prev_wall, 1e-6)
+        cpu = user + system
+        effective = max(0.0, cpu - self._prev_cpu) / d_wall
+        self._prev_wall, self._prev_cpu = now, cpu
+
+        util: list[tuple[int, float]] = []
+        seen: dict[int, float] = {}
+        for tid, total in sorted(threads):
+            seen[tid] = total
+            first = self._thread_first.setdefault(tid, total)
+            prev = self._thread_prev.get(tid)
+            if total - first < MIN_THREAD_CPU_S and (prev is None or total - prev <= 0):
+                continue
+            value = 0.0 if prev is None else min(1.0, max(0.0, (total - prev) / d_wall))
+            util.append((tid, value))
+        self._thread_prev = seen
+        lanes = util[:MAX_THREAD_LANES]
+        return ProcSample(
+            t=now - self._t0,
+            effective_cores=effective,
+            thread_util=tuple(v for _, v in lanes),
+            thread_ids=tuple(tid for tid, _ in lanes),
+            rss_bytes=rss,
+            processes=len(procs),
+        )
+
+
+def kill_processes(procs: Collection[psutil.Process]) -> None:
+    """SIGKILL each still-running process (psutil refuses if a pid was reused by another process)."""
+    for proc in procs:
+        try:
+            if proc.is_running():
+                proc.kill()
+        except (psutil.Error, OSError):
+            pass

@@ -1,0 +1,239 @@
+"""protocol.parse_line: valid events, foreign shapes, rejection reasons, and fuzzing (never raises)."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gildash.engine.model import (
+    ErrorEvent,
+    MalformedLine,
+    ProgressEvent,
+    StartEvent,
+    SummaryEvent,
+    Target,
+    WorkerDoneEvent,
+)
+from gildash.engine.protocol import EventTally, gil_reenabled_module, gil_was_reenabled, parse_line
+
+START = {
+    "event": "start",
+    "t": 0.05,
+    "protocol": 1,
+    "workload": "sum_squares",
+    "params": {"threads": 4, "size": 1000, "executor": "thread"},
+    "scaling": "weak",
+    "pid": 1234,
+    "interpreter": {
+        "implementation": "cpython",
+        "version": "3.13.5",
+        "executable": "/x/python3.13t",
+        "free_threaded": True,
+        "gil_enabled": False,
+    },
+    "cpu_count": 2,
+    "affinity": [0, 1],
+}
+SUMMARY = {
+    "event": "summary",
+    "t": 1.5,
+    "wall_s": 1.2,
+    "wall_total_s": 1.4,
+    "cpu_user_s": 2.3,
+    "cpu_sys_s": 0.1,
+    "cpu_s": 2.38,
+    "ok": True,
+    "result": 42,
+    "expected": 42,
+    "gil_enabled": False,
+    "aborted": False,
+    "metrics": {"requests": 3},
+}
+
+
+def test_start_line() -> None:
+    ev = parse_line(json.dumps(START).encode())
+    assert isinstance(ev, StartEvent)
+    assert ev.workload == "sum_squares" and ev.scaling == "weak" and ev.pid == 1234
+    assert ev.free_threaded is True and ev.gil_enabled is False and ev.version == "3.13.5"
+    assert ev.params["threads"] == 4 and ev.cpu_count == 2
+
+
+def test_other_events() -> None:
+    assert parse_line('{"event":"progress","t":0.1,"worker":1,"done":5,"total":10}') == ProgressEvent(
+        0.1, 1, 5, 10
+    )
+    done = parse_line('{"event":"worker_done","t":1,"worker":0,"duration_s":0.9,"cpu_s":null,"result":7}')
+    assert done == WorkerDoneEvent(1.0, 0, 0.9, None, 7)
+    summary = parse_line(json.dumps(SUMMARY))
+    assert isinstance(summary, SummaryEvent)
+    assert summary.cpu_s == 2.38 and summary.ok and summary.metrics == {"requests": 3}
+    err = parse_line('{"event":"error","t":0,"message":"bad","traceback":"tb"}')
+    assert err == ErrorEvent(0.0, "bad", "tb")
+
+
+def test_foreign_shapes() -> None:
+    start = parse_line('{"config": true, "num_threads": 4, "python_version": "3.13.0", "gil_enabled": false}')
+    assert isinstance(start, StartEvent)
+    assert start.params["threads"] == 4 and start.version == "3.13.0" and start.gil_enabled is False
+    done = parse_line('{"thread_index": 2, "duration_sec": 0.5}')
+    assert isinstance(done, WorkerDoneEvent) and done.worker == 2 and done.duration_s == 0.5
+    summary = parse_line('{"summary": true, "num_threads": 4, "total_duration_sec": 1.25}')
+    assert isinstance(summary, SummaryEvent) and summary.ok is True and summary.wall_s == 1.25
+    failed = parse_line('{"summary": true, "num_threads": 4, "total_duration_sec": 1.25, "ok": false}')
+    assert isinstance(failed, SummaryEvent) and failed.ok is False
+
+
+def _reason(line: str | bytes) -> str:
+    ev = parse_line(line)
+    assert isinstance(ev, MalformedLine), ev
+    assert "\n" not in ev.reason and ev.reason
+    return ev.reason
+
+
+def test_rejections_have_one_line_reasons() -> None:
+    assert "empty" in _reason("   ")
+    assert "not JSON" in _reason("hello world")
+    assert "not a JSON object" in _reason("[1, 2]")
+    assert "missing 'event'" in _reason('{"t": 1}')
+    assert "unknown event" in _reason('{"event": "bogus"}')
+    assert "not a string" in _reason('{"event": 3}')
+    assert "negative" in _reason('{"event":"worker_done","worker":0,"duration_s":-1}')
+    assert "non-finite" in _reason('{"event":"summary","wall_s":NaN,"ok":true}')
+    assert "non-finite" in _reason('{"event":"summary","wall_s":Infinity,"ok":true}')
+    assert "not a number" in _reason('{"event":"summary","wall_s":true,"ok":true}')
+    assert "ok" in _reason('{"event":"summary","wall_s":1}')
+    assert "out of range" in _reason('{"event":"progress","worker":-1,"done":0,"total":1}')
+    assert "out of range" in _reason('{"event":"progress","worker":100001,"done":0,"total":1}')
+    bad_threads = dict(START, params={"threads": 10**6})
+    assert "out of range" in _reason(json.dumps(bad_threads))
+    assert "scaling" in _reason(json.dumps(dict(START, scaling="huge")))
+    assert "nested" in _reason("[" * 100_000) or "not JSON" in _reason("[" * 100_000)
+
+
+def test_truncated_and_bytes() -> None:
+    ev = parse_line(json.dumps(SUMMARY)[:20], truncated=True)
+    assert isinstance(ev, MalformedLine) and ev.truncated
+    ev = parse_line(b"\xff\xfe{not json")
+    assert isinstance(ev, MalformedLine) and "\ufffd" in ev.raw
+
+
+def test_gil_warning_detection() -> None:
+    line = (
+        "<frozen importlib._bootstrap>:488: RuntimeWarning: The global interpreter lock (GIL) has been "
+        "enabled to load module 'numpy._core._multiarray_umath', which has not declared that it can run "
+        "safely without the GIL. To override this behavior and keep the GIL disabled (at your own risk), "
+        "run with PYTHON_GIL=0 or -Xgil=0."
+    )
+    assert gil_reenabled_module(line) == "numpy._core._multiarray_umath"
+    assert gil_reenabled_module("RuntimeWarning: something else") is None
+
+
+def test_gil_was_reenabled_ignores_forced_targets() -> None:
+    ft = Target(
+        id="py3.13t", label="ft", executable="/x", kind="python", free_threaded=True, gil_enabled=False
+    )
+    forced = Target(
+        id="py3.13t+gil",
+        label="ft",
+        executable="/x",
+        kind="python",
+        free_threaded=True,
+        gil_enabled=True,
+        env=(("PYTHON_GIL", "1"),),
+    )
+    gil = Target(id="py3.11", label="gil", executable="/x", kind="python")
+    assert gil_was_reenabled(ft, False, True, None)
+    assert gil_was_reenabled(ft, None, None, "mod")
+    assert not gil_was_reenabled(ft, False, False, None)
+    assert not gil_was_reenabled(forced, True, True, "mod")
+    assert not gil_was_reenabled(gil, True, True, "mod")
+
+
+def test_tally() -> None:
+    tally = EventTally()
+    for line in (
+        json.dumps(START),
+        '{"event":"worker_done","t":1,"worker":1,"duration_s":0.8}',
+        '{"event":"worker_done","t":1,"worker":0,"duration_s":0.9}',
+        "garbage",
+        json.dumps(SUMMARY),
+    ):
+        tally.add(parse_line(line))
+    assert tally.start is not None and tally.summary is not None
+    assert tally.durations() == (0.9, 0.8)
+    assert tally.malformed == 1
+    cores = tally.effective_cores()
+    assert cores is not None and abs(cores - 2.38 / 1.2) < 1e-9
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
+    max_leaves=20,
+)
+event_names = st.sampled_from(["start", "progress", "worker_done", "summary", "error", "x"])
+fields = st.sampled_from(
+    [
+        "t",
+        "worker",
+        "done",
+        "total",
+        "duration_s",
+        "cpu_s",
+        "wall_s",
+        "ok",
+        "params",
+        "interpreter",
+        "scaling",
+        "pid",
+        "message",
+        "traceback",
+        "metrics",
+        "config",
+        "summary",
+        "thread_index",
+        "duration_sec",
+        "total_duration_sec",
+        "num_threads",
+        "gil_enabled",
+        "aborted",
+        "result",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_fuzz_bytes_never_raise(data: bytes) -> None:
+    assert parse_line(data) is not None
+    assert parse_line(data, truncated=True) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_fuzz_text_never_raise(text: str) -> None:
+    assert parse_line(text) is not None
+
+
+@settings(max_examples=500, deadline=None)
+@given(event_names, st.dictionaries(fields, json_values, max_size=10))
+def test_fuzz_event_shaped_json_never_raise(event: str, body: dict[str, object]) -> None:
+    obj = dict(body, event=event)
+    try:
+        line = json.dumps(obj)
+    except ValueError:
+        return
+    ev = parse_line(line)
+    if isinstance(ev, ProgressEvent):
+        assert 0 <= ev.worker <= 100_000
+    if isinstance(ev, WorkerDoneEvent):
+        assert ev.duration_s >= 0
+    if isinstance(ev, SummaryEvent):
+        assert ev.wall_s >= 0 and isinstance(ev.ok, bool)
+    ev2 = parse_line(json.dumps(body))  # no "event": the foreign-shape path
+    assert ev2 is not None
