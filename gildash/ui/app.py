@@ -1,0 +1,200 @@
+"""The gildash Textual app: built by make_app(sources) from its data sources; CLI entry points for it.
+
+App-wide keys (quit, help, charts, history, export, theme) live here; the main screen owns runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from gildash.engine.history import SessionHistory
+from gildash.ui.commands import all_key_actions, palette_commands
+from gildash.ui.screens.confirm import ConfirmScreen
+from gildash.ui.screens.dashboard import DashboardScreen
+from gildash.ui.screens.help import HelpScreen
+from gildash.ui.sources import Sources, live_sources, replay_sources
+
+
+class GildashApp(App[int]):
+    """The dashboard; keyboard first, mouse optional."""
+
+    CSS_PATH = [Path(__file__).with_name("app.tcss"), DashboardScreen.CSS_FILE]
+    TITLE = "gildash"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark,f1", "help", "Help", id="app.help", key_display="?"),
+        Binding("c", "charts", "Charts", id="app.charts"),
+        Binding("h", "history", "History", id="app.history"),
+        Binding("e", "export", "Export", id="app.export", show=False),
+        Binding("d", "toggle_theme", "Light/dark", id="app.theme", show=False),
+    ]
+
+    def __init__(
+        self, sources: Sources, *, replay: Path | None = None, demo: bool = False, speed: float = 1.0
+    ) -> None:
+        super().__init__()
+        self.sources = sources
+        self.history = SessionHistory()
+        self.replay = replay
+        self.demo = demo
+        self.speed = speed
+        self._quitting = False
+
+    def get_default_screen(self) -> Screen[Any]:
+        return DashboardScreen(
+            self.sources, self.history, replay=self.replay, demo=self.demo, speed=self.speed
+        )
+
+    @property
+    def dashboard(self) -> DashboardScreen:
+        """The main screen (always at the bottom of the stack)."""
+        screen = self.screen_stack[0]
+        assert isinstance(screen, DashboardScreen)
+        return screen
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield from palette_commands(self, self.dashboard)
+
+    # --- actions ------------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show every key."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(all_key_actions(self, self.dashboard)))
+
+    async def action_quit(self) -> None:
+        """Quit; during a run ask first, and always stop the run's processes before exiting."""
+        if self._quitting:
+            return
+        dash = self.dashboard
+        if dash.running:
+            if isinstance(self.screen, ConfirmScreen):
+                return
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.run_worker(self._stop_and_exit(), group="quit", exit_on_error=False)
+
+            self.push_screen(ConfirmScreen("A run is in progress. Stop it and quit? (y/n)"), answered)
+            return
+        await self._stop_and_exit()
+
+    async def _stop_and_exit(self) -> None:
+        self._quitting = True
+        if self.dashboard.running:
+            self.notify("stopping the run…", timeout=2)
+        await self.dashboard.stop_and_wait()
+        self.exit(0)
+
+    def action_charts(self) -> None:
+        """Scaling charts of the live sweep or of this session's runs."""
+        try:
+            from gildash.ui.screens.charts import ChartsScreen
+        except ImportError:
+            self.notify("charts not available", severity="warning")
+            return
+        if isinstance(self.screen, ChartsScreen):
+            return
+        dash = self.dashboard
+        live = dash.sweep_partial if dash.running else None
+        try:
+            screen = ChartsScreen(self.history, dash.targets, live=live, cores=dash.cores)
+        except Exception as exc:
+            self.notify(f"charts not available: {exc}", severity="error")
+            return
+        self.push_screen(screen)
+
+    def action_history(self) -> None:
+        """This session's runs and sweeps."""
+        try:
+            from gildash.ui.screens.history import HistoryScreen
+        except ImportError:
+            self.notify("history not available", severity="warning")
+            return
+        if isinstance(self.screen, HistoryScreen):
+            return
+        self.push_screen(HistoryScreen(self.history))
+
+    def action_export(self) -> None:
+        """Write an SVG screenshot, CSV and Markdown of this session."""
+        try:
+            from gildash.ui.exporting import export_bundle
+        except ImportError:
+            self.notify("charts not available (export needs them)", severity="warning")
+            return
+        from gildash.engine.paths import data_dir
+
+        try:
+            where = export_bundle(self, self.history, data_dir() / "exports")
+        except Exception as exc:
+            self.notify(f"export failed: {exc}", severity="error", timeout=8)
+            return
+        self.notify(f"exported to {where}", timeout=6)
+
+    def action_toggle_theme(self) -> None:
+        """Switch between the light and dark theme (ctrl+p → Theme lists them all)."""
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+
+def make_app(
+    sources: Sources, *, replay: Path | None = None, demo: bool = False, speed: float = 1.0
+) -> GildashApp:
+    """The app over these sources; replay=FILE plays a recording, demo=True loops unattended."""
+    return GildashApp(sources, replay=replay, demo=demo, speed=speed)
+
+
+def _fail(message: str) -> int:
+    print(f"gildash: error: {' '.join(message.split())[:300]}", file=sys.stderr)
+    return 2
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    """`gildash`: the live dashboard. A broken config prints one line and returns 2."""
+    from gildash.engine.config import ConfigError, load_config
+
+    config: Path | None = getattr(args, "config", None)
+    try:
+        load_config(config)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    record_dir: Path | None = getattr(args, "record_dir", None)
+    make_app(live_sources(config, record_dir=record_dir)).run()
+    return 0
+
+
+def run_replay(path: Path, speed: float = 1.0) -> int:
+    """`gildash replay FILE`: the dashboard playing a recording; a broken one: one line, returns 2."""
+    from gildash.engine.recording import RecordingError, read_recording
+
+    try:
+        recording = read_recording(path)
+    except RecordingError as exc:
+        return _fail(str(exc))
+    if not recording.runs:
+        return _fail(f"{path} holds no runs")
+    make_app(replay_sources(recording), replay=path, speed=speed).run()
+    return 0
+
+
+def run_demo(args: argparse.Namespace | None = None) -> int:
+    """`gildash demo`: unattended loop of GIL / free-threaded / +gil runs and a sweep, live."""
+    from gildash.engine.config import ConfigError, load_config
+
+    config: Path | None = getattr(args, "config", None) if args is not None else None
+    try:
+        load_config(config)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    make_app(live_sources(config), demo=True).run()
+    return 0

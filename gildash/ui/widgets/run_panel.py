@@ -1,0 +1,199 @@
+"""Run panel: what will run (workload, threads, size, executor), what is running, and how it ended.
+
+Pure view over values the screen sets; per-worker progress bars come from ProgressEvents.
+"""
+
+from __future__ import annotations
+
+import signal as _signal
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Size
+from textual.widget import Widget
+
+from gildash.engine.model import RunResult
+
+MAX_BARS = 8
+"""Worker progress bars drawn; more workers are summarised in one line."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The run the panel describes."""
+
+    workload: str
+    """Workload name."""
+    threads: int
+    """Worker count."""
+    size_name: str
+    """small, medium or large."""
+    size_note: str
+    """What the size means."""
+    executor: str
+    """thread or process."""
+    target: str
+    """Selected target id ('' before discovery)."""
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return _signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def status_line(result: RunResult) -> tuple[str, str]:
+    """(one-line final status, kind ok|failed) for a finished run."""
+    wall = result.wall_s if result.wall_s is not None else result.harness_wall_s
+    parts: list[str]
+    if result.status == "ok":
+        parts = ["ok"]
+    elif result.status == "crashed":
+        how = (
+            f"killed by {_signal_name(result.signal)}"
+            if result.signal is not None
+            else f"exit code {result.exit_code}"
+        )
+        parts = [f"crashed: {how}"]
+    elif result.status == "timeout":
+        parts = ["timed out"]
+    elif result.status == "stopped":
+        parts = ["stopped"]
+    else:
+        parts = [f"{result.status}: {result.message}" if result.message else result.status]
+    parts.append(f"wall {wall:.2f} s")
+    if result.effective_cores is not None:
+        parts.append(f"{result.effective_cores:.2f} cores")
+    if result.malformed_lines:
+        n = result.malformed_lines
+        parts.append(f"{n} malformed line{'s' if n != 1 else ''}")
+    if result.truncated_lines:
+        n = result.truncated_lines
+        parts.append(f"{n} truncated line{'s' if n != 1 else ''}")
+    if not result.complete:
+        parts.append("incomplete recording")
+    if result.gil_reenabled:
+        by = f" by module {result.gil_reenabled_by}" if result.gil_reenabled_by else " at run time"
+        parts.append(f"GIL re-enabled{by}!")
+    ok = result.status == "ok" and not result.gil_reenabled
+    return " · ".join(parts), "ok" if ok else "failed"
+
+
+def progress_bar(done: int, total: int, width: int) -> str:
+    """A bar of `width` cells for done/total."""
+    frac = 0.0 if total <= 0 else min(1.0, max(0.0, done / total))
+    filled = round(frac * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+class RunPanel(Widget):
+    """Configuration line, state line, per-worker progress and the final status of the current run."""
+
+    COMPONENT_CLASSES = {"run--label", "run--value", "run--ok", "run--failed", "run--bar", "run--state"}
+
+    DEFAULT_CSS = """
+    RunPanel { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    RunPanel > .run--label { color: $foreground 60%; }
+    RunPanel > .run--value { color: $accent; text-style: bold; }
+    RunPanel > .run--ok { color: $success; text-style: bold; }
+    RunPanel > .run--failed { color: $error; text-style: bold; }
+    RunPanel > .run--bar { color: $primary; }
+    RunPanel > .run--state { color: $warning; text-style: bold; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.config = RunConfig("sum_squares", 2, "small", "", "thread", "")
+        self.state = "idle"
+        """idle, running, stopping, or finished."""
+        self.elapsed: float | None = None
+        self.sweep: tuple[int, int] | None = None
+        self.progress: dict[int, tuple[int, int]] = {}
+        self.status: tuple[str, str] | None = None
+        self.extra = ""
+
+    def set_config(self, config: RunConfig) -> None:
+        """What the next run will be."""
+        self.config = config
+        self.refresh()
+
+    def start(self) -> None:
+        """A run began: clear progress and status."""
+        self.state = "running"
+        self.progress = {}
+        self.status = None
+        self.elapsed = 0.0
+        self.refresh(layout=True)
+
+    def set_progress(self, worker: int, done: int, total: int) -> None:
+        """One worker's progress."""
+        grew = worker not in self.progress
+        self.progress[worker] = (done, total)
+        self.refresh(layout=grew)
+
+    def finish(self, result: RunResult) -> None:
+        """The run ended: show its status line."""
+        self.state = "finished"
+        self.status = status_line(result)
+        self.elapsed = result.harness_wall_s
+        self.refresh(layout=True)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"run--{name}", partial=True)
+
+    @property
+    def status_text(self) -> str:
+        """The final status line ('' while running or before any run)."""
+        return self.status[0] if self.status else ""
+
+    def _bar_rows(self) -> int:
+        n = len(self.progress)
+        return n if n <= MAX_BARS else MAX_BARS + 1
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return 2 + self._bar_rows() + (1 if self.status else 0)
+
+    def render(self) -> Text:
+        c = self.config
+        width = max(10, self.size.width)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for label, value in (
+            ("workload ", c.workload),
+            ("  threads ", str(c.threads)),
+            ("  size ", f"{c.size_name} ({c.size_note})" if c.size_note else c.size_name),
+            ("  executor ", c.executor + "s"),
+        ):
+            text.append(label, self._style("label"))
+            text.append(value, self._style("value"))
+        text.append("\n")
+        state = self.state
+        if self.sweep is not None:
+            state = f"{state} · sweep {self.sweep[0]}/{self.sweep[1]}"
+        text.append(state, self._style("state" if self.state in ("running", "stopping") else "label"))
+        if self.elapsed is not None:
+            text.append(f" · {self.elapsed:.1f} s", self._style("label"))
+        if c.target:
+            text.append(f" · target {c.target}", self._style("label"))
+        if self.extra:
+            text.append(f" · {self.extra}", self._style("label"))
+        workers = sorted(self.progress.items())
+        bar_w = max(4, min(40, width - 22))
+        for worker, (done, total) in workers[:MAX_BARS]:
+            pct = 0 if total <= 0 else 100 * done // total
+            text.append("\n")
+            text.append(f"w{worker:<3}", self._style("label"))
+            text.append(progress_bar(done, total, bar_w), self._style("bar"))
+            text.append(f" {pct:3d}%")
+        if len(workers) > MAX_BARS:
+            rest = workers[MAX_BARS:]
+            done = sum(d for _w, (d, _t) in rest)
+            total = sum(t for _w, (_d, t) in rest)
+            pct = 0 if total <= 0 else 100 * done // total
+            text.append(f"\n+{len(rest)} more workers {pct:3d}%", self._style("label"))
+        if self.status:
+            line, kind = self.status
+            text.append("\n")
+            text.append(line, self._style(kind))
+        return text

@@ -1,0 +1,139 @@
+"""Targets panel: the discovered interpreters with their keys 1-9, a GIL badge each, unavailable dimmed.
+
+Pure view: the screen hands it immutable Targets and the ids whose last run re-enabled the GIL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from gildash.engine.model import Target
+
+MAX_KEYED = 9
+"""Targets reachable with the number keys."""
+
+
+def badge(target: Target, reenabled: bool = False) -> tuple[str, str]:
+    """(badge text, badge kind) for a target; kind is gil, ft, forced, reenabled, native or unknown."""
+    if target.kind == "rust":
+        return "native threads", "native"
+    if target.kind != "python":
+        return "command", "unknown"
+    if reenabled:
+        return "GIL re-enabled at run time!", "reenabled"
+    if not target.free_threaded:
+        return "GIL", "gil"
+    if target.gil_enabled or dict(target.env).get("PYTHON_GIL") == "1":
+        return "free-threaded, GIL forced on", "forced"
+    return "free-threaded", "ft"
+
+
+def gil_twin_index(targets: Sequence[Target], index: int) -> int | None:
+    """Index of the selected target's `+gil` twin (or of its free-threaded base); None when it has none."""
+    if not 0 <= index < len(targets):
+        return None
+    tid = targets[index].id
+    partner = tid[: -len("+gil")] if tid.endswith("+gil") else f"{tid}+gil"
+    for i, t in enumerate(targets):
+        if t.id == partner:
+            return i
+    return None
+
+
+class TargetsPanel(Widget):
+    """The list of targets; the selected one is highlighted."""
+
+    COMPONENT_CLASSES = {
+        "targets--key",
+        "targets--selected",
+        "targets--unavailable",
+        "targets--gil",
+        "targets--ft",
+        "targets--forced",
+        "targets--reenabled",
+        "targets--native",
+        "targets--unknown",
+    }
+
+    DEFAULT_CSS = """
+    TargetsPanel { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    TargetsPanel > .targets--key { color: $accent; text-style: bold; }
+    TargetsPanel > .targets--selected { background: $accent 30%; text-style: bold; }
+    TargetsPanel > .targets--unavailable { color: $foreground 40%; text-style: italic; }
+    TargetsPanel > .targets--gil { color: $warning; text-style: bold; }
+    TargetsPanel > .targets--ft { color: $success; text-style: bold; }
+    TargetsPanel > .targets--forced { color: $warning; }
+    TargetsPanel > .targets--reenabled { color: $error; text-style: bold reverse; }
+    TargetsPanel > .targets--native { color: $secondary; text-style: bold; }
+    TargetsPanel > .targets--unknown { color: $foreground 60%; }
+    """
+
+    selected: reactive[int] = reactive(0)
+    """Index of the selected target."""
+    discovering: reactive[bool] = reactive(True)
+    """Discovery is still running."""
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self._targets: tuple[Target, ...] = ()
+        self._reenabled: frozenset[str] = frozenset()
+        self._note = ""
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        """Targets on show."""
+        return self._targets
+
+    def show(self, targets: Sequence[Target], reenabled: Collection[str] = (), note: str = "") -> None:
+        """Replace the list (after discovery or a run that re-enabled the GIL)."""
+        self._targets = tuple(targets)
+        self._reenabled = frozenset(reenabled)
+        self._note = note
+        self.discovering = False
+        self.refresh(layout=True)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"targets--{name}", partial=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(1, len(self._targets) + (1 if self._note else 0))
+
+    def line(self, index: int) -> Text:
+        """One target's row: key, id, badge, and the reason when unavailable."""
+        t = self._targets[index]
+        row = Text(no_wrap=True, overflow="ellipsis")
+        key = str(index + 1) if index < MAX_KEYED else " "
+        row.append(f"{key} ", self._style("key"))
+        row.append("▶ " if index == self.selected else "  ")
+        if not t.available:
+            row.append(f"{t.id}  unavailable: {t.reason or 'unknown reason'}", self._style("unavailable"))
+            return row
+        text, kind = badge(t, t.id in self._reenabled)
+        row.append(t.id.ljust(12))
+        row.append(f"[{text}]", self._style(kind))
+        detail = t.version or t.label
+        if detail:
+            row.append(f" {detail}", self._style("unknown"))
+        if index == self.selected:
+            row.stylize(self._style("selected"))
+        return row
+
+    def render(self) -> Text:
+        if self.discovering:
+            return Text("discovering interpreters…", style=self._style("unknown"))
+        if not self._targets:
+            return Text("no targets found (see gildash targets)", style=self._style("unavailable"))
+        out = Text(no_wrap=True, overflow="ellipsis")
+        for i in range(len(self._targets)):
+            if i:
+                out.append("\n")
+            out.append_text(self.line(i))
+        if self._note:
+            out.append("\n" + self._note, self._style("unknown"))
+        return out

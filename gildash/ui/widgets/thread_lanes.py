@@ -1,0 +1,113 @@
+"""Per-thread lanes: one row per workload thread, a strip of cells coloured by its CPU use over time.
+
+With the GIL each of N busy threads sits near 1/N (half-filled lanes at 2 threads); free-threaded,
+each runs near 100 %. Fed from SampleTaken.thread_util; owns its history.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Size
+from textual.widget import Widget
+
+HISTORY = 200
+"""Samples kept per lane (20 s at the 10 Hz sampler)."""
+SHADES = " ░▒▓█"
+"""Cell glyphs from idle to fully busy (readable without colour too)."""
+MAX_LANES = 16
+"""Lanes drawn at most (the sampler reports at most 16)."""
+
+
+def util_level(util: float) -> str:
+    """Colour level of a 0..1 utilization."""
+    if util < 0.05:
+        return "idle"
+    if util < 0.35:
+        return "low"
+    if util < 0.75:
+        return "mid"
+    return "high"
+
+
+def busy_average(lane: Sequence[float], window: int = 10) -> float:
+    """Mean of the lane's last `window` busy samples: still meaningful after its thread has ended."""
+    busy = [u for u in lane if u >= 0.05][-window:]
+    return sum(busy) / len(busy) if busy else 0.0
+
+
+class ThreadLanes(Widget):
+    """Lanes of per-thread utilization, newest on the right."""
+
+    COMPONENT_CLASSES = {"lanes--idle", "lanes--low", "lanes--mid", "lanes--high", "lanes--label"}
+
+    DEFAULT_CSS = """
+    ThreadLanes { height: auto; min-height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    ThreadLanes > .lanes--idle { color: $foreground 25%; }
+    ThreadLanes > .lanes--low { color: $error; }
+    ThreadLanes > .lanes--mid { color: $warning; }
+    ThreadLanes > .lanes--high { color: $success; }
+    ThreadLanes > .lanes--label { color: $foreground 60%; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self._lanes: dict[int, deque[float]] = {}
+        self._ticks = 0
+
+    @property
+    def lane_count(self) -> int:
+        """Lanes seen this run."""
+        return len(self._lanes)
+
+    def latest(self) -> list[float]:
+        """Each lane's newest utilization, in lane order."""
+        return [lane[-1] if lane else 0.0 for lane in self._lanes.values()]
+
+    def clear(self) -> None:
+        """Forget every lane (a new run starts)."""
+        self._lanes.clear()
+        self._ticks = 0
+        self.refresh(layout=True)
+
+    def push(self, thread_ids: Sequence[int], utils: Sequence[float]) -> None:
+        """Add one sample: utilization per thread id; lanes not in it get an idle cell."""
+        now = dict(zip(thread_ids, utils, strict=False))
+        grew = False
+        for tid in now:
+            if tid not in self._lanes and len(self._lanes) < MAX_LANES:
+                # Back-fill so a late thread's strip lines up in time with the others.
+                self._lanes[tid] = deque([0.0] * min(self._ticks, HISTORY), maxlen=HISTORY)
+                grew = True
+        for tid, lane in self._lanes.items():
+            lane.append(min(1.0, max(0.0, float(now.get(tid, 0.0)))))
+        self._ticks += 1
+        self.refresh(layout=grew)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"lanes--{name}", partial=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(1, len(self._lanes))
+
+    def render(self) -> Text:
+        if not self._lanes:
+            return Text("thread lanes appear when a run starts", style=self._style("label"))
+        width = max(1, self.size.width)
+        label_w = 4
+        strip_w = max(1, width - label_w - 6)
+        text = Text(no_wrap=True, overflow="crop")
+        for n, lane in enumerate(self._lanes.values()):
+            if n:
+                text.append("\n")
+            text.append(f"T{n + 1}".ljust(label_w), self._style("label"))
+            tail = list(lane)[-strip_w:]
+            text.append(" " * (strip_w - len(tail)))
+            for u in tail:
+                glyph = SHADES[min(len(SHADES) - 1, max(1 if u >= 0.05 else 0, round(u * (len(SHADES) - 1))))]
+                text.append(glyph, self._style(util_level(u)))
+            text.append(f" {busy_average(lane) * 100:3.0f}%")
+        return text
