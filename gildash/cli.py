@@ -129,7 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=_speed, default=1.0, help="1 = real time, 2 = twice as fast, 0 = instant")
     p.set_defaults(func=cmd_replay)
 
-    p = sub.add_parser("demo", help="the dashboard fed by a bundled recording (no benchmarks run)")
+    p = sub.add_parser(
+        "demo",
+        help="unattended booth loop: GIL run, free-threaded run, +GIL run, sweep with Rust (real runs)",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
@@ -221,7 +224,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """`gildash demo`: the dashboard fed from a bundled recording."""
+    """`gildash demo`: the dashboard looping GIL / free-threaded / +GIL runs and a Rust sweep."""
     try:
         from gildash.ui.app import run_demo
     except ImportError as exc:

@@ -6,7 +6,7 @@ Owns only data shapes; never imports textual and never does I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Executor = Literal["thread", "process"]
 Scaling = Literal["weak", "strong", "none"]
@@ -179,7 +179,7 @@ class MalformedLine:
     """The line exceeded the length bound and was cut."""
 
 
-ProtocolEvent = Union[StartEvent, ProgressEvent, WorkerDoneEvent, SummaryEvent, ErrorEvent, MalformedLine]
+ProtocolEvent = StartEvent | ProgressEvent | WorkerDoneEvent | SummaryEvent | ErrorEvent | MalformedLine
 
 
 @dataclass(frozen=True)
@@ -340,7 +340,7 @@ class CoreSampleTaken:
     """The sample."""
 
 
-RunUpdate = Union[RunStarted, EventReceived, StderrReceived, SampleTaken, CoreSampleTaken, RunFinished]
+RunUpdate = RunStarted | EventReceived | StderrReceived | SampleTaken | CoreSampleTaken | RunFinished
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -173,7 +172,9 @@ def _run(cmd: Sequence[str], *, cwd: Path | None = None, log: Path | None = None
         proc = subprocess.run(list(cmd), cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, check=False)
     if proc.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
-        raise ProvisionError(f"`{' '.join(cmd[:3])} ...` failed (exit {proc.returncode}); log {log}:\n" + "\n".join(tail))
+        raise ProvisionError(
+            f"`{' '.join(cmd[:3])} ...` failed (exit {proc.returncode}); log {log}:\n" + "\n".join(tail)
+        )
 
 
 def _missing_build_deps() -> list[str]:
@@ -194,7 +195,9 @@ def _install_build_deps(log: Path) -> None:
     if not missing:
         return
     if os.geteuid() != 0:
-        raise ProvisionError(f"missing build dependencies, install them first: sudo apt-get install {' '.join(missing)}")
+        raise ProvisionError(
+            f"missing build dependencies, install them first: sudo apt-get install {' '.join(missing)}"
+        )
     say(f"installing build dependencies: {' '.join(missing)}")
     _run(["apt-get", "update", "-qq"], log=log)
     env_cmd = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq", *missing]
@@ -255,7 +258,8 @@ def build_from_debian_source(dest: Path) -> Path:
         shutil.rmtree(dest)
     jobs = str(os.cpu_count() or 2)
     t0 = time.monotonic()
-    say(f"configuring (--disable-gil --prefix={dest}); full build takes about 3 minutes on 2 cores, log: {log}")
+    say(f"configuring (--disable-gil --prefix={dest}); the build takes about 3 minutes on 2 cores")
+    say(f"build log: {log}")
     _run(["./configure", "--disable-gil", f"--prefix={dest}", "--without-ensurepip"], cwd=tree, log=log)
     say(f"compiling with {jobs} jobs ...")
     _run(["make", f"-j{jobs}"], cwd=tree, log=log)
@@ -264,7 +268,9 @@ def build_from_debian_source(dest: Path) -> Path:
     exe = dest / "bin" / "python3.13t"
     if not is_free_threaded(exe):
         raise ProvisionError(f"built {exe} but it does not report a disabled GIL; see {log}")
-    (dest / MARKER).write_text(json.dumps({"built": time.time(), "seconds": time.monotonic() - t0}), encoding="utf-8")
+    (dest / MARKER).write_text(
+        json.dumps({"built": time.time(), "seconds": time.monotonic() - t0}), encoding="utf-8"
+    )
     shutil.rmtree(work, ignore_errors=True)
     say(f"built in {time.monotonic() - t0:.0f} s: {exe}")
     return exe
@@ -304,8 +310,8 @@ def ensure_free_threaded(*, allow_build: bool = True) -> Path:
             raise ProvisionError(
                 "could not provide a free-threaded CPython. Tried: "
                 + "; ".join(tried)
-                + f".\nLast error: {exc}\nInstall one yourself (uv python install 3.14t, pyenv install 3.13t, "
-                "or deadsnakes' python3.14-nogil) and rerun."
+                + f".\nLast error: {exc}\nInstall one yourself (uv python install 3.14t, "
+                "pyenv install 3.13t, or deadsnakes' python3.14-nogil) and rerun."
             ) from exc
 
 

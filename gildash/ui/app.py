@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from gildash.engine.history import SessionHistory
+from gildash.engine.paths import data_dir
 from gildash.ui.commands import all_key_actions, palette_commands
 from gildash.ui.screens.confirm import ConfirmScreen
 from gildash.ui.screens.dashboard import DashboardScreen
@@ -126,17 +127,15 @@ class GildashApp(App[int]):
             return
         self.push_screen(HistoryScreen(self.history))
 
-    def action_export(self) -> None:
+    async def action_export(self) -> None:
         """Write an SVG screenshot, CSV and Markdown of this session."""
         try:
             from gildash.ui.exporting import export_bundle
         except ImportError:
             self.notify("charts not available (export needs them)", severity="warning")
             return
-        from gildash.engine.paths import data_dir
-
         try:
-            where = export_bundle(self, self.history, data_dir() / "exports")
+            where = await export_bundle(self, self.history)
         except Exception as exc:
             self.notify(f"export failed: {exc}", severity="error", timeout=8)
             return
@@ -168,7 +167,8 @@ def run_dashboard(args: argparse.Namespace) -> int:
         load_config(config)
     except ConfigError as exc:
         return _fail(str(exc))
-    record_dir: Path | None = getattr(args, "record_dir", None)
+    # Every live run is recorded (kill -9 of the dashboard loses at most the line in flight).
+    record_dir: Path | None = getattr(args, "record_dir", None) or data_dir() / "recordings"
     make_app(live_sources(config, record_dir=record_dir)).run()
     return 0
 

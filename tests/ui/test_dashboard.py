@@ -350,3 +350,19 @@ async def test_charts_and_history_keys(app: GildashApp) -> None:
         await pilot.pause()
         await pilot.press("escape")
         await pilot.pause()
+
+
+async def test_export_key_writes_the_bundle(app: GildashApp, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await discovered(pilot, app)
+        await pilot.press("r")
+        await finished(pilot, app)
+        await pilot.press("e")
+        exports = tmp_path / "gildash" / "exports"
+        await wait_for(pilot, lambda: exports.is_dir() and any(exports.iterdir()))
+        folder = next(exports.iterdir())
+        await wait_for(pilot, lambda: (folder / "results.md").exists())
+        names = {p.name for p in folder.iterdir()}
+        assert {"screen.svg", "results.csv", "results.md", "results.json"} <= names
+        assert "py3.11" in (folder / "results.md").read_text(encoding="utf-8")
