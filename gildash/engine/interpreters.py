@@ -363,13 +363,18 @@ def discover_targets(
         ranked.append((rank, target))
     ranked.sort(key=lambda pair: pair[0])
     base = [t for _k, t in ranked]
-    gil_targets = [t for t in base if not t.free_threaded]
-    ft_targets = [t for t in base if t.free_threaded]
-    twins = [gil_twin(t) for t in ft_targets if not t.gil_enabled and "PYTHON_GIL" not in dict(t.env)]
-    result = _unique_ids([*gil_targets, *ft_targets, *twins, *unavailable])
-    if rust is not None:
-        result.append(rust)
-    return result
+    # Headline order for keys 1-9: the interpreter running gildash, each free-threaded build followed
+    # by its +gil twin, the Rust baseline, then every other GIL interpreter (a talk's comparison first).
+    current = [t for t in base if t.source == "current"]
+    others = [t for t in base if t.source != "current" and not t.free_threaded]
+    paired: list[Target] = []
+    for t in base:
+        if t.free_threaded and t.source != "current":
+            paired.append(t)
+            if not t.gil_enabled and "PYTHON_GIL" not in dict(t.env):
+                paired.append(gil_twin(t))
+    native = [rust] if rust is not None else []
+    return _unique_ids([*current, *paired, *native, *others, *unavailable])
 
 
 def _preference(cand: _Candidate) -> tuple[int, int, int]:

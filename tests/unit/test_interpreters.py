@@ -171,3 +171,17 @@ def test_free_threaded_yields_a_gil_twin(isolated: Path, ft_python: str) -> None
     assert f"{ft.id}+gil" in ids and ids.index(ft.id) < ids.index(f"{ft.id}+gil")
     twin = next(t for t in targets if t.id == f"{ft.id}+gil")
     assert twin.gil_enabled and dict(twin.env)["PYTHON_GIL"] == "1"
+
+
+def test_headline_order_for_number_keys(isolated: Path, ft_python: str) -> None:
+    # Keys 1-4 of the dashboard: the current interpreter, the free-threaded build, its +gil twin, rust.
+    os.symlink(ft_python, isolated / "python3.13t")
+    gil_313 = Path("/root/.pyenv/versions/3.13.0/bin/python3.13")
+    if gil_313.exists():
+        os.symlink(gil_313, isolated / "python3.13")
+    targets = discover_targets(include_rust=False, search_path=str(isolated))
+    kinds = [(t.source == "current", t.free_threaded, t.gil_enabled) for t in targets]
+    assert kinds[0] == (True, False, True)
+    assert kinds[1] == (False, True, False)
+    assert kinds[2] == (False, True, True) and targets[2].id == f"{targets[1].id}+gil"
+    assert all(not ft for _cur, ft, _gil in kinds[3:])
