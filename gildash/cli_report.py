@@ -128,7 +128,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--json", action="store_true", help="print one JSON object on stdout instead of a table"
     )
     sweep.add_argument("--record", metavar="FILE", default=None, help="append the runs to this recording")
-    sweep.add_argument("--config", metavar="PATH", default=None, help="targets config file (TOML)")
+    sweep.add_argument("--config", metavar="PATH", type=Path, default=argparse.SUPPRESS, help="targets config file (TOML)")
     sweep.set_defaults(func=cmd_sweep)
 
     export = subparsers.add_parser(
@@ -305,7 +305,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return _error("--targets is empty; give ids like py3.11,py3.13t,rust")
     try:
         _check_workload(args.workload)
-        targets = _resolve_targets(names, args.config)
+        targets = _resolve_targets(names, getattr(args, "config", None))
     except ValueError as exc:
         return _error(str(exc))
 
