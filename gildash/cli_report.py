@@ -128,7 +128,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--json", action="store_true", help="print one JSON object on stdout instead of a table"
     )
     sweep.add_argument("--record", metavar="FILE", default=None, help="append the runs to this recording")
-    sweep.add_argument("--config", metavar="PATH", type=Path, default=argparse.SUPPRESS, help="targets config file (TOML)")
+    sweep.add_argument(
+        "--config", metavar="PATH", type=Path, default=argparse.SUPPRESS, help="targets config file (TOML)"
+    )
     sweep.set_defaults(func=cmd_sweep)
 
     export = subparsers.add_parser(
