@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -128,8 +128,16 @@ def _is_recording_header(line: str) -> bool:
     return isinstance(obj, dict) and obj.get(HEADER_KEY) == FORMAT_VERSION
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default)
+"""Built once: json.dumps(record, separators=..., default=...) would build a new encoder per record."""
+
+
 class Recorder:
-    """Appends a gildash recording (JSONL, one flushed line per record). Write errors never raise."""
+    """Appends a gildash recording (JSONL; every write call is flushed). Write errors never raise.
+
+    `line` writes and flushes one record; `lines` writes a batch (one read's worth of stdout) with one
+    write and one flush, so a kill -9 of gildash loses at most the lines of the batch being written.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -148,7 +156,7 @@ class Recorder:
                 )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # buffering=1: line-buffered, so a crash loses at most the line being written.
+            # buffering=1: line-buffered, each write call is flushed, so a crash loses at most that batch.
             self._fh: IO[str] | None = self.path.open("a", encoding="utf-8", buffering=1)
         except OSError as exc:
             raise RecordingError(f"cannot write {self.path}: {exc.strerror}") from None
@@ -156,10 +164,15 @@ class Recorder:
             self._write({HEADER_KEY: FORMAT_VERSION, "created": time.time()})
 
     def _write(self, record: Mapping[str, Any]) -> None:
+        self._write_many((record,))
+
+    def _write_many(self, records: Iterable[Mapping[str, Any]]) -> None:
         if self._fh is None:
             return
         try:
-            self._fh.write(json.dumps(record, separators=(",", ":"), default=_json_default) + "\n")
+            encode = _ENCODER.encode
+            # One write call: the line-buffered file flushes it once, whole records only.
+            self._fh.write("".join([encode(record) + "\n" for record in records]))
         except (OSError, ValueError) as exc:
             self.error = f"recording to {self.path} stopped: {exc}"
             self.close()
@@ -187,6 +200,17 @@ class Recorder:
         if truncated:
             record["truncated"] = True
         self._write(record)
+
+    def lines(self, run_id: str, lines: Iterable[tuple[float, str, bool]]) -> None:
+        """Record stdout lines, each (harness time t, raw line, truncated), with one write and one flush."""
+        self._write_many(
+            [
+                {"kind": "line", "run_id": run_id, "t": t, "raw": raw, "truncated": True}
+                if truncated
+                else {"kind": "line", "run_id": run_id, "t": t, "raw": raw}
+                for t, raw, truncated in lines
+            ]
+        )
 
     def stderr(self, run_id: str, t: float, line: str) -> None:
         """Record one stderr line."""

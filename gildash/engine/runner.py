@@ -62,7 +62,8 @@ NOISE_CORES = 0.1
 """Other processes using more than this many cores before a run make it 'noisy'."""
 STDERR_TAIL_LINES = 50
 STDERR_TAIL_BYTES = 8192
-_QUEUE_SIZE = 1024  # bounded: a flooding workload is throttled through its pipe, never dropped
+_QUEUE_BATCHES = 4  # bounded: a flooding workload is throttled through its pipe, never dropped
+_BATCH_MAX = 256  # updates per batch: at most _QUEUE_BATCHES * _BATCH_MAX wait (plus one read in hand)
 _READ_CHUNK = 1 << 16
 
 
@@ -196,7 +197,8 @@ class Run:
         self._stop_reason: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
-        self._queue: asyncio.Queue[RunUpdate] | None = None
+        # Batches, not single updates: one queue hop per read chunk instead of one per line.
+        self._queue: asyncio.Queue[list[RunUpdate]] | None = None
         self._used = False
         self._consumer_gone = False
         self._tally = EventTally()
@@ -237,14 +239,15 @@ class Run:
         self._stop_event = asyncio.Event()
         if self._stop_reason is not None:
             self._stop_event.set()
-        queue: asyncio.Queue[RunUpdate] = asyncio.Queue(maxsize=_QUEUE_SIZE)
+        queue: asyncio.Queue[list[RunUpdate]] = asyncio.Queue(maxsize=_QUEUE_BATCHES)
         self._queue = queue
         task = asyncio.create_task(self._main())
         try:
             while True:
-                update = await queue.get()
-                yield update
-                if isinstance(update, RunFinished):
+                batch = await queue.get()
+                for update in batch:
+                    yield update
+                if isinstance(batch[-1], RunFinished):  # always last, in a batch of its own
                     break
         finally:
             if not task.done():
@@ -263,7 +266,20 @@ class Run:
     async def _emit(self, update: RunUpdate) -> None:
         if self._consumer_gone or self._queue is None:
             return
-        await self._queue.put(update)
+        await self._queue.put([update])
+
+    async def _emit_batch(self, updates: list[RunUpdate]) -> None:
+        """Queue updates in order, in slices of at most _BATCH_MAX; waits only while the queue is full."""
+        queue = self._queue
+        if self._consumer_gone or queue is None or not updates:
+            return
+        if len(updates) <= _BATCH_MAX:
+            await queue.put(updates)
+            return
+        for start in range(0, len(updates), _BATCH_MAX):
+            if self._consumer_gone:
+                return
+            await queue.put(updates[start : start + _BATCH_MAX])
 
     async def _main(self) -> None:
         try:
@@ -372,60 +388,79 @@ class Run:
         await asyncio.gather(*samplers, *readers, return_exceptions=True)
 
     async def _pump(
-        self, stream: asyncio.StreamReader, max_line: int, handle: Callable[[bytes, bool], Awaitable[None]]
+        self,
+        stream: asyncio.StreamReader,
+        max_line: int,
+        handle: Callable[[list[tuple[bytes, bool]]], Awaitable[None]],
     ) -> None:
-        """Split a stream into lines of at most max_line bytes; the rest of an over-long line is dropped."""
-        buf = bytearray()
-        discarding = False
+        """Split a stream into lines of at most max_line bytes; the rest of an over-long line is dropped.
+
+        Each read's complete lines go to `handle` in one call as (line, truncated) pairs, in order.
+        """
+        buf = bytearray()  # the unfinished line carried over from earlier reads (at most max_line bytes)
+        discarding = False  # the current line was already handed on truncated: drop it up to its newline
         while True:
             chunk = await stream.read(_READ_CHUNK)
             if not chunk:
                 break
-            start = 0
-            while start < len(chunk):
-                newline = chunk.find(b"\n", start)
-                if newline < 0:
-                    if not discarding:
-                        buf += chunk[start:]
-                        if len(buf) > max_line:
-                            await handle(bytes(buf[:max_line]), True)
-                            buf.clear()
-                            discarding = True
-                    break
+            parts = chunk.split(b"\n")
+            tail = parts.pop()  # after the last newline: an unfinished line (b"" when a newline ended it)
+            if parts:
                 if discarding:
                     discarding = False
-                else:
-                    buf += chunk[start:newline]
-                    if len(buf) > max_line:
-                        await handle(bytes(buf[:max_line]), True)
-                    else:
-                        await handle(bytes(buf), False)
-                buf.clear()
-                start = newline + 1
+                    del parts[0]  # the end of a line already handed on truncated
+                elif buf:
+                    buf += parts[0]
+                    parts[0] = bytes(buf)
+                    buf.clear()
+                lines = [(p[:max_line], True) if len(p) > max_line else (p, False) for p in parts]
+            else:
+                lines = []
+            if not discarding:
+                buf += tail
+                if len(buf) > max_line:
+                    lines.append((bytes(buf[:max_line]), True))
+                    buf.clear()
+                    discarding = True
+            if lines:
+                await handle(lines)
         if buf and not discarding:
-            await handle(bytes(buf), False)
+            await handle([(bytes(buf), False)])
 
-    async def _on_stdout(self, data: bytes, truncated: bool) -> None:
-        text = data.decode("utf-8", errors="replace")
-        if not text.strip():
-            return
+    async def _on_stdout(self, lines: list[tuple[bytes, bool]]) -> None:
+        # One timestamp per read: the lines of one chunk reached us at the same moment.
         t = time.monotonic() - self._t0
-        event = parse_line(text, truncated=truncated)
-        self._tally.add(event)
-        if self._recorder is not None:
-            self._recorder.line(self.run_id, t, text, truncated=truncated)
-        await self._emit(EventReceived(t, event, text))
+        tally_add = self._tally.add
+        recorder = self._recorder
+        records: list[tuple[float, str, bool]] = []
+        updates: list[RunUpdate] = []
+        for data, truncated in lines:
+            text = data.decode("utf-8", errors="replace")
+            if not text.strip():
+                continue
+            event = parse_line(text, truncated=truncated)
+            tally_add(event)
+            if recorder is not None:
+                records.append((t, text, truncated))
+            updates.append(EventReceived(t, event, text))
+        if recorder is not None and records:
+            # One write and one flush per read: kill -9 loses at most the lines of the chunk in flight.
+            recorder.lines(self.run_id, records)
+        await self._emit_batch(updates)
 
-    async def _on_stderr(self, data: bytes, truncated: bool) -> None:
-        line = data.decode("utf-8", errors="replace").rstrip("\r")
+    async def _on_stderr(self, lines: list[tuple[bytes, bool]]) -> None:
         t = time.monotonic() - self._t0
-        module = gil_reenabled_module(line)
-        if module is not None and self._gil_module is None:
-            self._gil_module = module
-        self._stderr_tail.append(line)
-        if self._recorder is not None:
-            self._recorder.stderr(self.run_id, t, line)
-        await self._emit(StderrReceived(t, line))
+        updates: list[RunUpdate] = []
+        for data, _truncated in lines:
+            line = data.decode("utf-8", errors="replace").rstrip("\r")
+            module = gil_reenabled_module(line)
+            if module is not None and self._gil_module is None:
+                self._gil_module = module
+            self._stderr_tail.append(line)
+            if self._recorder is not None:
+                self._recorder.stderr(self.run_id, t, line)
+            updates.append(StderrReceived(t, line))
+        await self._emit_batch(updates)
 
     async def _sample_loop(self, tree: TreeSampler) -> None:
         while True:

@@ -7,6 +7,8 @@ from async code. Never imports textual.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import threading
 import time
@@ -21,6 +23,19 @@ MAX_THREAD_LANES = 16
 """At most this many per-thread lanes per sample."""
 MIN_THREAD_CPU_S = 0.01
 """A thread is shown once it used this much CPU since first seen (hides idle main/helper threads)."""
+RESCAN_S = 1.0
+"""Longest time TreeSampler.sample() trusts its known tree without a full process-table scan."""
+LOADAVG = "/proc/loadavg"
+"""Linux: its last field is the most recently created pid, a cheap 'has anything forked?' signal."""
+
+
+def _last_pid() -> int | None:
+    """The most recently created pid (or thread id) on the machine; None where /proc/loadavg is absent."""
+    try:
+        with open(LOADAVG, "rb") as fh:
+            return int(fh.read().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _busy(times: Any) -> float:
@@ -84,6 +99,11 @@ class TreeSampler:
     Thread lanes: every thread of every process in the tree that has used >= MIN_THREAD_CPU_S since it
     was first seen, ordered by thread id, the first MAX_THREAD_LANES of them; utilisation is
     Δ(user+sys) / Δwall clipped to 0..1 (0 on the sample that first sees a thread).
+
+    Finding descendants means scanning every process of the machine (psutil's children()), so sample()
+    reuses the last scan's tree while no pid was created since (/proc/loadavg's last pid is unchanged:
+    nothing forked, so nothing new can be in the tree and no pid can have been reused) and it is less
+    than RESCAN_S old; tree() always scans.
     """
 
     def __init__(self, pid: int, *, t0: float | None = None) -> None:
@@ -100,6 +120,9 @@ class TreeSampler:
         self._thread_first: dict[int, float] = {}
         self._procs: dict[int, psutil.Process] = {}
         self._lock = threading.Lock()  # tree() runs in a worker thread while the loop may read _procs
+        self._live: list[psutil.Process] = []  # the last scan's tree, minus processes found gone since
+        self._scan_at = -math.inf  # monotonic time of that scan
+        self._scan_pid: int | None = None  # _last_pid() read just before that scan
         self.cpu_user_s: float | None = None
         """User CPU of the tree at the last successful sample."""
         self.cpu_sys_s: float | None = None
@@ -110,14 +133,29 @@ class TreeSampler:
         root = self._root
         if root is None:
             return []
+        # Read before the scan: a process forked during the scan then forces the next one.
+        last_pid, at = _last_pid(), time.monotonic()
         try:
             procs = [root, *root.children(recursive=True)]
         except (psutil.Error, OSError):
+            self._live = []
             return []
         with self._lock:
             for proc in procs:
                 self._procs.setdefault(proc.pid, proc)
+        self._live, self._scan_at, self._scan_pid = list(procs), at, last_pid
         return procs
+
+    def _current(self) -> list[psutil.Process]:
+        """The tree now: the last scan's when nothing forked since and it is fresh, else a new scan."""
+        if (
+            self._live
+            and self._scan_pid is not None
+            and time.monotonic() - self._scan_at < RESCAN_S
+            and _last_pid() == self._scan_pid
+        ):
+            return list(self._live)
+        return self.tree()
 
     def known_processes(self) -> list[psutil.Process]:
         """Every process of the tree ever seen by tree() (the root included)."""
@@ -126,7 +164,7 @@ class TreeSampler:
 
     def sample(self) -> ProcSample | None:
         """One sample, or None when the root process is gone."""
-        procs = self.tree()
+        procs = self._current()
         if not procs:
             return None
         now = time.monotonic()
@@ -141,6 +179,15 @@ class TreeSampler:
                     system += times.system + times.children_system
                     rss += proc.memory_info().rss
                     threads.extend((th.id, th.user_time + th.system_time) for th in proc.threads())
+            except psutil.ZombieProcess:
+                continue  # exited, not yet reaped: still part of the tree
+            except psutil.NoSuchProcess:
+                if proc is self._root:
+                    self._live = []
+                    return None  # the root is gone (reaped): the run is over
+                with contextlib.suppress(ValueError):
+                    self._live.remove(proc)  # exited since the scan
+                continue
             except (psutil.Error, OSError):
                 continue  # exited between children() and here
         self.cpu_user_s, self.cpu_sys_s = user, system

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from gildash.engine import protocol
 from gildash.engine.model import (
     ErrorEvent,
     MalformedLine,
@@ -237,3 +239,73 @@ def test_fuzz_event_shaped_json_never_raise(event: str, body: dict[str, object])
         assert ev.wall_s >= 0 and isinstance(ev.ok, bool)
     ev2 = parse_line(json.dumps(body))  # no "event": the foreign-shape path
     assert ev2 is not None
+
+
+def _outcome(call: Callable[[], object]) -> tuple[str, object]:
+    """('ok', value) or (exception type name, message): compares two parsers' results and failures."""
+    try:
+        return "ok", call()
+    except Exception as exc:  # the parsers raise _Invalid, ValueError, OverflowError, RecursionError
+        return type(exc).__name__, str(exc)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        json_values.map(json.dumps),
+        st.tuples(json_values.map(json.dumps), st.text(max_size=5)).map("".join),
+        st.sampled_from(["NaN", "[-Infinity]", "\ufeff{}", "{} {}", "1 2", '"open', "1" * 5000, "-"]),
+    )
+)
+def test_cached_decoder_matches_json_loads(text: str) -> None:
+    text = text.strip()
+    if not text:
+        return
+    expected = _outcome(lambda: json.loads(text, parse_constant=protocol._reject_constant))
+    got = _outcome(lambda: protocol._decode(text))
+    if expected[0] == "ok" and got[0] == "ok":
+        assert json.dumps(got[1]) == json.dumps(expected[1])  # NaN-free, but -0.0 vs 0 must match too
+    else:
+        assert got == expected
+
+
+progress_values = st.one_of(
+    st.integers(min_value=-3, max_value=200_000),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=3),
+    st.sampled_from([1e9, 1e9 + 1, 10**400, -0.0, 100_000, 100_001]),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(["t", "worker", "done", "total", "extra"]), progress_values, max_size=5)
+)
+@example({"t": 10**400, "worker": 0, "done": 1, "total": 2})
+@example({"t": -0.0, "worker": 100_000, "done": 0, "total": 0, "extra": None})
+def test_progress_fast_path_equals_full_validation(body: dict[str, object]) -> None:
+    obj = dict(body, event="progress")
+    assert _outcome(lambda: protocol._parse_progress(obj)) == _outcome(
+        lambda: protocol._parse_progress_checked(obj)
+    )
+
+
+def test_progress_fast_path_keeps_edge_cases_strict() -> None:
+    ok = '{"event":"progress","t":0.5,"worker":3,"done":7,"total":9}'
+    assert parse_line(ok) == ProgressEvent(0.5, 3, 7, 9)
+    assert parse_line('{"event":"progress","t":2,"worker":0,"done":1,"total":2}') == ProgressEvent(
+        2.0, 0, 1, 2
+    )
+    assert "non-finite" in _reason('{"event":"progress","t":NaN,"worker":0,"done":1,"total":2}')
+    assert "not finite" in _reason('{"event":"progress","t":1e999,"worker":0,"done":1,"total":2}')
+    assert "not an integer" in _reason('{"event":"progress","t":1,"worker":true,"done":1,"total":2}')
+    assert "not an integer" in _reason('{"event":"progress","t":1,"worker":0,"done":1.0,"total":2}')
+    assert "negative" in _reason('{"event":"progress","t":-1,"worker":0,"done":1,"total":2}')
+    assert "BOM" in _reason("\ufeff" + ok)
+    assert "Extra data" in _reason(ok + " {}")
+    cut = parse_line(ok, truncated=True)
+    assert isinstance(cut, MalformedLine) and cut.truncated

@@ -11,6 +11,8 @@ import pytest
 from gildash.engine.model import (
     CoreSampleTaken,
     EventReceived,
+    MalformedLine,
+    ProgressEvent,
     RunFinished,
     RunSpec,
     RunStarted,
@@ -120,3 +122,43 @@ async def test_replay_has_the_run_interface(tmp_path: Path) -> None:
     stopped.stop()
     updates = [u async for u in stopped.updates()]
     assert isinstance(updates[-1], RunFinished) and len(updates) == 2
+
+
+def test_batched_lines_are_on_disk_before_close_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    recorder = Recorder(path)
+    try:
+        recorder.run_start("r1", RunSpec(target=PY, workload="custom", cmd=("x",)), ("x",), 42, False, 1.0)
+        recorder.lines(
+            "r1",
+            [
+                (0.5, '{"event":"progress","t":0.1,"worker":0,"done":1,"total":2}', False),
+                (0.5, '{"event":"progress","t":0.2,"worker":0,"done":2,"total":2}', False),
+                (0.6, "x" * 10, True),
+            ],
+        )
+        recorder.lines("r1", [])
+        # Flushed by the batch write itself, not by close: a kill -9 now would lose nothing.
+        on_disk = path.read_text().splitlines()
+    finally:
+        recorder.close()
+    assert [json.loads(line).get("kind") for line in on_disk] == [None, "run_start", "line", "line", "line"]
+    assert json.loads(on_disk[-1])["truncated"] is True and "truncated" not in json.loads(on_disk[-2])
+    run = read_recording(path).runs[0]
+    events = [u for _, u in run.items if isinstance(u, EventReceived)]
+    assert [u.t for u in events] == [0.5, 0.5, 0.6]
+    assert isinstance(events[0].event, ProgressEvent) and events[1].event == ProgressEvent(0.2, 0, 2, 2)
+    assert isinstance(events[2].event, MalformedLine) and events[2].event.truncated
+    assert run.result.truncated_lines == 1 and not run.complete
+
+
+def test_batched_lines_match_single_line_records(tmp_path: Path) -> None:
+    one, many = tmp_path / "one.jsonl", tmp_path / "many.jsonl"
+    items = [(0.25, 'caf\u00e9 "quoted" \\ {}', False), (1e-7, "\ufffd\x00", True)]
+    with Recorder(one) as rec:
+        for t, raw, truncated in items:
+            rec.line("r", t, raw, truncated=truncated)
+    with Recorder(many) as rec:
+        rec.lines("r", items)
+    body = [line for line in one.read_text().splitlines() if '"kind"' in line]
+    assert body == [line for line in many.read_text().splitlines() if '"kind"' in line]

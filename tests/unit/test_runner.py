@@ -10,7 +10,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from gildash.engine import runner
 from gildash.engine.interpreters import target_from_path
 from gildash.engine.model import (
     EventReceived,
@@ -238,3 +241,79 @@ async def test_stop_before_start_and_noise_check() -> None:
     assert isinstance(updates[-1], RunFinished) and updates[-1].result.status == "stopped"
     result = await execute(RunSpec(target=PY, workload="sum_squares", threads=1, size=1000), noise_check=True)
     assert result.status == "ok" and isinstance(result.noisy, bool)
+
+
+class _Chunks:
+    """A stand-in for the pipe's StreamReader: read() returns the given chunks, then EOF."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = list(chunks)
+
+    async def read(self, n: int) -> bytes:
+        assert n > 0
+        return self._chunks.pop(0) if self._chunks else b""
+
+
+def _reference_lines(data: bytes, max_line: int) -> list[tuple[bytes, bool]]:
+    """What the pump must produce for a whole stream, however it was chunked."""
+    parts = data.split(b"\n")
+    last = parts.pop()
+    out = [(p[:max_line], True) if len(p) > max_line else (p, False) for p in parts]
+    if last:
+        out.append((last[:max_line], len(last) > max_line))
+    return out
+
+
+async def _pumped(chunks: list[bytes], max_line: int) -> list[list[tuple[bytes, bool]]]:
+    calls: list[list[tuple[bytes, bool]]] = []
+
+    async def handle(lines: list[tuple[bytes, bool]]) -> None:
+        calls.append(list(lines))
+
+    run = Run(fixture_spec("flood.py", "1"), noise_check=False)
+    await run._pump(_Chunks(chunks), max_line, handle)  # type: ignore[arg-type]
+    return calls
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.binary(max_size=12).map(lambda b: b.replace(b"x", b"\n")), max_size=12),
+    st.integers(min_value=1, max_value=8),
+)
+def test_pump_splits_any_chunking_like_the_whole_stream(chunks: list[bytes], max_line: int) -> None:
+    chunks = [c for c in chunks if c]  # an empty read means EOF
+    calls = asyncio.run(_pumped(chunks, max_line))
+    assert all(calls)  # handle is never called with nothing
+    assert len(calls) <= len(chunks) + 1  # at most one call per read, plus the unterminated last line
+    assert [line for call in calls for line in call] == _reference_lines(b"".join(chunks), max_line)
+
+
+async def test_pump_hands_on_a_whole_read_at_once_and_drops_only_the_overflow() -> None:
+    calls = await _pumped([b"a\nbb\ncc", b"c\nxxxxxxx", b"xxx", b"xx\nd\n", b"e"], 4)
+    assert calls == [
+        [(b"a", False), (b"bb", False)],
+        [(b"ccc", False), (b"xxxx", True)],  # cut once it outgrew max_line; the rest up to \n is dropped
+        [(b"d", False)],
+        [(b"e", False)],
+    ]
+
+
+async def test_slow_consumer_back_pressures_the_flood_without_dropping() -> None:
+    n = 30_000
+    run = Run(fixture_spec("flood.py", str(n)), noise_check=False, sample_interval=60)
+    count = 0
+    paused = False
+    async for update in run.updates():
+        if isinstance(update, EventReceived) and isinstance(update.event, ProgressEvent):
+            count += 1
+            if not paused:
+                paused = True
+                await asyncio.sleep(0.5)  # the producer fills the queue, then waits for us
+                queue = run._queue
+                assert queue is not None and queue.full() and queue.qsize() == runner._QUEUE_BATCHES
+                waiting = list(queue._queue)  # type: ignore[attr-defined]  # asyncio.Queue's deque
+                assert all(1 <= len(batch) <= runner._BATCH_MAX for batch in waiting)
+                assert count + sum(len(batch) for batch in waiting) < n  # the rest is still in the pipe
+        if isinstance(update, RunFinished):
+            assert update.result.status == "ok" and update.result.malformed_lines == 0
+    assert count == n

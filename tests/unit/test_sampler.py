@@ -7,7 +7,9 @@ import sys
 import time
 
 import psutil
+import pytest
 
+from gildash.engine import sampler as sampler_module
 from gildash.engine.sampler import CoreSampler, TreeSampler, kill_processes, system_noise
 
 
@@ -48,3 +50,97 @@ def test_tree_sampler_sees_children_and_cpu() -> None:
 def test_system_noise_is_non_negative() -> None:
     noise = system_noise(0.1)
     assert noise >= 0.0
+
+
+def _spawner(delay: float) -> subprocess.Popen[bytes]:
+    """A process that sleeps `delay` s, then starts a sleeping child and prints its pid."""
+    code = (
+        "import subprocess, sys, time\n"
+        f"time.sleep({delay})\n"
+        "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+        "print(c.pid, flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+
+
+def _child_pid(proc: subprocess.Popen[bytes]) -> int:
+    assert proc.stdout is not None
+    return int(proc.stdout.readline())
+
+
+def _reap(proc: subprocess.Popen[bytes], sampler: TreeSampler) -> None:
+    kill_processes([*sampler.tree(), *sampler.known_processes()])
+    proc.kill()
+    proc.wait()
+    assert proc.stdout is not None
+    proc.stdout.close()
+
+
+def _gone(pid: int, timeout: float = 3.0) -> bool:
+    """The pid exits (or is a zombie) within timeout: SIGKILL lands asynchronously."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_tree_sampler_reuses_its_scan_until_something_forks(monkeypatch: pytest.MonkeyPatch) -> None:
+    last_pid = [1000]
+    monkeypatch.setattr(sampler_module, "_last_pid", lambda: last_pid[0])
+    monkeypatch.setattr(sampler_module, "RESCAN_S", 3600.0)
+    proc = _spawner(0.0)
+    sampler = TreeSampler(proc.pid)
+    try:
+        first = sampler.sample()
+        child = _child_pid(proc)
+        assert first is not None
+        if first.processes == 1:  # scanned before the child existed
+            cached = sampler.sample()  # nothing forked as far as /proc/loadavg says: the scan is reused
+            assert cached is not None and cached.processes == 1
+        assert [p.pid for p in sampler.tree()] == [proc.pid, child]  # tree() always scans
+        last_pid[0] += 1
+        fresh = sampler.sample()
+        assert fresh is not None and fresh.processes == 2
+        assert child in {p.pid for p in sampler.known_processes()}
+    finally:
+        _reap(proc, sampler)
+    assert _gone(child)
+    assert sampler.sample() is None  # the cached root is gone: no sample, even without a rescan
+
+
+def test_tree_sampler_stale_scan_is_refreshed_after_rescan_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sampler_module, "_last_pid", lambda: 7)  # as if nothing ever forked
+    monkeypatch.setattr(sampler_module, "RESCAN_S", 0.2)
+    proc = _spawner(0.0)
+    sampler = TreeSampler(proc.pid)
+    try:
+        sampler.sample()
+        child = _child_pid(proc)
+        time.sleep(0.25)
+        sample = sampler.sample()
+        assert sample is not None and sample.processes == 2
+        assert child in {p.pid for p in sampler.known_processes()}
+    finally:
+        _reap(proc, sampler)
+
+
+@pytest.mark.skipif(sampler_module._last_pid() is None, reason="no /proc/loadavg")
+def test_tree_sampler_finds_a_new_child_at_once_through_loadavg(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sampler_module, "RESCAN_S", 3600.0)  # only the last-pid signal can trigger a scan
+    proc = _spawner(0.3)
+    sampler = TreeSampler(proc.pid)
+    try:
+        first = sampler.sample()
+        assert first is not None and first.processes == 1
+        child = _child_pid(proc)
+        sample = sampler.sample()
+        assert sample is not None and sample.processes == 2
+        assert child in {p.pid for p in sampler.known_processes()}
+    finally:
+        _reap(proc, sampler)
