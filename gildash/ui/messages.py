@@ -1,4 +1,4 @@
-"""Messages the dashboard's workers post to the UI: batched run updates and sweep progress.
+"""Messages the dashboard's workers post to the UI: run start/end pokes and sweep progress.
 
 Workers never touch widgets; they post these and the screen applies them (Textual's workers guide).
 """
@@ -7,20 +7,16 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from gildash.engine.model import RunUpdate, SweepProgress, SweepResult
+from gildash.engine.model import SweepProgress, SweepResult
 
 
-class RunBatch(Message):
-    """A burst of run updates, coalesced by the run worker (flushed at most ~10 times a second)."""
+class RunPoke(Message):
+    """The run worker's nudge: show the accumulated updates now (a run started or ended)."""
 
-    def __init__(self, run_key: int, updates: tuple[RunUpdate, ...], dropped_lines: int = 0) -> None:
+    def __init__(self, run_key: int) -> None:
         super().__init__()
         self.run_key = run_key
-        """Which run of this session the updates belong to (stale batches are ignored)."""
-        self.updates = updates
-        """The updates in arrival order (log lines beyond the per-flush cap already removed)."""
-        self.dropped_lines = dropped_lines
-        """Log lines the worker dropped from this burst because it exceeded the cap."""
+        """Which run of this session it is about (for logs; every poke just shows what is pending)."""
 
 
 class SweepStep(Message):

@@ -7,7 +7,9 @@ Also owns the run presets the dashboard cycles through (workloads, sizes) and th
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,3 +244,45 @@ class RunTap:
             rec.cores(run_id, self._t, update.sample)
         elif isinstance(update, RunFinished):
             rec.result(run_id, update.result)
+
+
+class BackgroundTap:
+    """Hands a run's updates to a writer thread: JSON encoding and file writes stay off the UI thread.
+
+    Every update is written, in order; close() waits until the thread wrote them all.
+    """
+
+    POLL_S = 0.05
+    """How often the writer thread looks for new updates (it writes them in one go)."""
+
+    def __init__(self, tap: Callable[[RunUpdate], None]) -> None:
+        self._tap = tap
+        self._queue: deque[RunUpdate] = deque()  # append/popleft are thread-safe
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._write_loop, name="gildash-record", daemon=True)
+        self._thread.start()
+
+    def __call__(self, update: RunUpdate) -> None:
+        self._queue.append(update)
+
+    def _write_loop(self) -> None:
+        queue = self._queue
+        while True:
+            closing = self._closing.wait(self.POLL_S)
+            while queue:
+                try:
+                    self._tap(queue.popleft())
+                except Exception:
+                    pass  # the Recorder never raises; a broken tap must not kill the thread with lines left
+            if closing:
+                return
+
+    def close(self, timeout: float | None = None) -> None:
+        """Write what is queued and stop the thread (blocks; call it off the event loop)."""
+        self._closing.set()
+        self._thread.join(timeout)
+
+    @property
+    def pending(self) -> int:
+        """Updates not yet written."""
+        return len(self._queue)

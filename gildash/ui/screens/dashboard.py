@@ -24,28 +24,22 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from gildash.engine.model import (
-    CoreSampleTaken,
-    ErrorEvent,
-    EventReceived,
     Executor,
-    MalformedLine,
-    ProgressEvent,
     RunFinished,
     RunResult,
     RunSpec,
     RunStarted,
     RunUpdate,
-    SampleTaken,
-    StartEvent,
-    StderrReceived,
     SweepPlan,
     SweepResult,
     Target,
 )
-from gildash.ui.messages import RunBatch, SweepEnded, SweepStep
+from gildash.ui.digest import RunDigest, RunDigester
+from gildash.ui.messages import RunPoke, SweepEnded, SweepStep
 from gildash.ui.sources import (
     SIZE_NAMES,
     WORKLOADS,
+    BackgroundTap,
     RunLike,
     RunTap,
     Sources,
@@ -54,7 +48,7 @@ from gildash.ui.sources import (
 )
 from gildash.ui.widgets.cores import CoresPanel
 from gildash.ui.widgets.gauge import Gauge
-from gildash.ui.widgets.log_view import LineKind, LogView
+from gildash.ui.widgets.log_view import LogView
 from gildash.ui.widgets.run_panel import RunConfig, RunPanel
 from gildash.ui.widgets.targets import MAX_KEYED, TargetsPanel, badge, gil_twin_index
 from gildash.ui.widgets.thread_lanes import ThreadLanes
@@ -63,12 +57,10 @@ if TYPE_CHECKING:
     from gildash.engine.history import SessionHistory
     from gildash.engine.recording import RecordedRun, Recorder, Recording
 
-FLUSH_S = 0.1
-"""Run updates are coalesced and posted at most this often (~10 Hz)."""
 YIELD_EVERY = 500
 """Updates processed between forced yields to the event loop (a flood must not starve the UI)."""
 TICK_S = 0.25
-"""Core sampling / elapsed-time refresh period (4 Hz)."""
+"""Core sampling and screen update period (4 Hz): run updates accumulate between ticks."""
 MAX_THREADS = 64
 """Thread count upper bound of `+`."""
 RUST_WORKLOADS = ("sum_squares", "primes")
@@ -183,6 +175,10 @@ class DashboardScreen(Screen[None]):
         self._discovered = asyncio.Event()
         self._note = ""
         self._run_worker_obj: Worker[Any] | None = None
+        self._digester = RunDigester()
+        """Runs' accumulated updates (the run worker adds, the tick takes)."""
+        self._tap_obj: BackgroundTap | None = None
+        """The recording writer of the current run."""
 
     # --- layout ------------------------------------------------------------------------------------
 
@@ -268,6 +264,7 @@ class DashboardScreen(Screen[None]):
                 self._set_targets([], note="discovery failed")
         if worker.group == "run" and state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             if worker is self._run_worker_obj or self._run_worker_obj is None:
+                self._apply_pending()  # the last updates show before the run counts as over
                 self.running = False
                 self._run = None
                 panel = self.query_one(RunPanel)
@@ -425,7 +422,7 @@ class DashboardScreen(Screen[None]):
         except Exception as exc:  # history is a nicety: a broken one never loses the run on screen
             self.notify(f"history: {exc}", severity="warning")
 
-    def _tap(self, run: RunLike) -> RunTap | None:
+    def _tap(self, run: RunLike) -> BackgroundTap | None:
         if self.sources.record_dir is None or self.replay_path is not None:
             return None
         from gildash.engine.recording import Recorder, RecordingError
@@ -437,97 +434,85 @@ class DashboardScreen(Screen[None]):
             except RecordingError as exc:
                 self.notify(f"not recording: {exc}", severity="warning")
                 return None
-        return RunTap(self._recorder, run.run_id)
+        return BackgroundTap(RunTap(self._recorder, run.run_id))
 
     async def _drive(self, run: RunLike) -> RunResult | None:
-        """Iterate one run's updates, posting them in coalesced batches; returns the final result."""
+        """Iterate one run's updates into a RunDigester the screen drains at TICK_S; returns the result."""
         self._run = run
         self._run_key += 1
-        key = self._run_key
-        tap = self._tap(run)
-        buffer: list[RunUpdate] = []
+        digester = self._digester
+        tap = self._tap_obj = self._tap(run)
         result: RunResult | None = None
-
-        def flush() -> None:
-            if buffer:
-                self.post_message(RunBatch(key, tuple(buffer)))
-                buffer.clear()
-
-        async def flush_every() -> None:
-            # Time-based flush: a quiet run (or a paused replay) still shows what already arrived.
-            while True:
-                await asyncio.sleep(FLUSH_S)
-                flush()
-
-        flusher = asyncio.create_task(flush_every())
         since_yield = 0
         try:
             async for update in run.updates():
                 if tap is not None:
                     tap(update)
-                buffer.append(update)
-                if isinstance(update, RunFinished):
-                    result = update.result
+                digester.add(update)
                 if isinstance(update, RunStarted | RunFinished):
-                    flush()
+                    if isinstance(update, RunFinished):
+                        result = update.result
+                    # Start and end show at once; everything in between waits for the next tick.
+                    self.post_message(RunPoke(self._run_key))
                 since_yield += 1
                 if since_yield >= YIELD_EVERY:
-                    # A flood arrives without awaiting; let the UI (and the flusher) breathe.
+                    # A flood arrives without awaiting; let the UI breathe.
                     since_yield = 0
                     await asyncio.sleep(0)
         finally:
-            flusher.cancel()
-            flush()
+            self.post_message(RunPoke(self._run_key))
+            if tap is not None:
+                # Drain the writer thread off the event loop: the recording gets every line, the UI waits not.
+                await asyncio.to_thread(tap.close)
             if self._recorder is not None and self._recorder.error:
                 self.notify(self._recorder.error, severity="warning")
         return result
 
-    def on_run_batch(self, message: RunBatch) -> None:
-        if message.run_key != self._run_key:
-            return  # a stale burst from a run that was replaced
-        with self.app.batch_update():
-            self.apply_updates(message.updates, message.dropped_lines)
+    def on_run_poke(self, message: RunPoke) -> None:
+        # Never stale: one digester for the screen keeps each run's updates apart and in order.
+        self._apply_pending()
 
-    def apply_updates(self, updates: Sequence[RunUpdate], dropped: int = 0) -> None:
-        """Apply a burst of run updates to the widgets."""
-        panel = self.query_one(RunPanel)
+    def _apply_pending(self) -> None:
+        """Show what the current run's digester accumulated since the last look (one frame)."""
+        digester = self._digester
+        if not digester.pending:
+            return
+        with self.app.batch_update():
+            for digest in digester.take():
+                self.apply_digest(digest)
+
+    def apply_digest(self, digest: RunDigest) -> None:
+        """Apply one digest of run updates to the widgets."""
         gauge = self.query_one(Gauge)
-        lanes = self.query_one(ThreadLanes)
-        log = self.query_one(LogView)
-        lines: list[tuple[LineKind, str]] = []
+        if digest.started is not None:
+            self._on_started(digest.started)
+        if digest.cpu_count is not None and digest.cpu_count != self.cores:
+            self.cores = digest.cpu_count
+            gauge.set_cores(self.cores)
+        if digest.progress:
+            self.query_one(RunPanel).update_progress(digest.progress)
+        if digest.samples:
+            lanes = self.query_one(ThreadLanes)
+            for taken in digest.samples:
+                lanes.push(taken.sample.thread_ids, taken.sample.thread_util)
+            if digest.finished is None:
+                gauge.set_value(digest.samples[-1].sample.effective_cores)
+        if digest.core_samples and self.replay_path is not None:  # live mode samples cores itself at 4 Hz
+            cores = self.query_one(CoresPanel)
+            for core_taken in digest.core_samples:
+                cores.push(core_taken.sample.percent)
+        if digest.lines or digest.skipped:
+            self.query_one(LogView).add_lines(list(digest.lines), digest.skipped)
+        if digest.finished is not None:
+            self._on_finished(digest.finished.result)
+
+    def apply_updates(self, updates: Sequence[RunUpdate]) -> None:
+        """Apply a burst of run updates to the widgets (as the run worker would, in one digest per run)."""
+        digester = RunDigester()
         for update in updates:
-            if isinstance(update, EventReceived):
-                event = update.event
-                lines.append(("bad" if isinstance(event, MalformedLine) else "out", update.raw))
-                if isinstance(event, ProgressEvent):
-                    panel.progress[event.worker] = (event.done, event.total)
-                elif isinstance(event, StartEvent) and event.cpu_count:
-                    if event.cpu_count != self.cores:
-                        self.cores = event.cpu_count
-                        gauge.set_cores(self.cores)
-                elif isinstance(event, ErrorEvent):
-                    lines.append(("bad", f"workload error: {event.message}"))
-            elif isinstance(update, StderrReceived):
-                lines.append(("err", update.line))
-            elif isinstance(update, SampleTaken):
-                gauge.set_value(update.sample.effective_cores)
-                lanes.push(update.sample.thread_ids, update.sample.thread_util)
-            elif isinstance(update, CoreSampleTaken):
-                if self.replay_path is not None:  # live mode samples cores itself at 4 Hz
-                    self.query_one(CoresPanel).push(update.sample.percent)
-            elif isinstance(update, RunStarted):
-                if lines:
-                    log.add_lines(lines)
-                    lines = []
-                self._on_started(update)
-            elif isinstance(update, RunFinished):
-                if lines:
-                    log.add_lines(lines)
-                    lines = []
-                self._on_finished(update.result)
-        if lines or dropped:
-            log.add_lines(lines, dropped)
-        panel.refresh(layout=True)
+            digester.add(update)
+        for digest in digester.take():
+            self.apply_digest(digest)
 
     def _on_started(self, update: RunStarted) -> None:
         self._run_started = self.sources.clock()
@@ -592,17 +577,18 @@ class DashboardScreen(Screen[None]):
                 worker.cancel()  # cancelling closes updates(), whose finally kills the process group
 
     def _tick(self) -> None:
-        if self.replay_path is None:
-            try:
-                sample = self.sources.core_sampler()
-            except Exception:
-                sample = None  # a failed read skips one frame; the next tick tries again
-            if sample is not None:
-                self.query_one(CoresPanel).push(sample.percent)
-        if self.running and self._run_started is not None:
-            panel = self.query_one(RunPanel)
-            panel.elapsed = max(0.0, self.sources.clock() - self._run_started)
-            panel.refresh()
+        # One tick, one frame: core sample, the run's accumulated updates and the elapsed time together.
+        with self.app.batch_update():
+            if self.replay_path is None:
+                try:
+                    sample = self.sources.core_sampler()
+                except Exception:
+                    sample = None  # a failed read skips one frame; the next tick tries again
+                if sample is not None:
+                    self.query_one(CoresPanel).push(sample.percent)
+            self._apply_pending()
+            if self.running and self._run_started is not None:
+                self.query_one(RunPanel).set_elapsed(max(0.0, self.sources.clock() - self._run_started))
 
     # --- sweeps -------------------------------------------------------------------------------------
 
@@ -770,5 +756,7 @@ class DashboardScreen(Screen[None]):
         # Last resort when the app exits another way: the run's finally still kills its group.
         if self._run is not None:
             self._run.stop()
+        if self._tap_obj is not None:
+            self._tap_obj.close(timeout=2.0)  # let the writer thread finish before the file closes
         if self._recorder is not None:
             self._recorder.close()

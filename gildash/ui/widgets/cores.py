@@ -1,6 +1,7 @@
 """Per-core CPU panel: one row per logical CPU (bar, percent, history strip), a heat-map grid when many.
 
-Owns its history (a deque per core, >= 60 s at 4 Hz); fed with percent tuples, never samples itself.
+Owns its history (a deque per core of 1-s means, 256 s); fed with percent tuples, never samples itself.
+Repaints only when what it draws changes: an idle machine sampled at 4 Hz costs (almost) no frames.
 """
 
 from __future__ import annotations
@@ -10,19 +11,24 @@ from collections.abc import Sequence
 
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.widget import Widget
 
+Line = tuple[tuple[str, str], ...]
+"""One drawn line: (text, component name without the 'cores--' prefix, '' for none) segments."""
+
 HISTORY = 256
-"""Samples kept per core: 64 s at the 4 Hz default."""
+"""History points kept per core: 256 s at one point per STRIP_EVERY samples (1 s at 4 Hz)."""
+STRIP_EVERY = 4
+"""Samples averaged into one history point: the strip scrolls once a second, not at every 4 Hz sample."""
 SPARK = " ▁▂▃▄▅▆▇█"
 """Sparkline glyphs from idle to full."""
 BAR_WIDTH = 12
 """Cells of each core's bar in list mode."""
 LEVELS = ("idle", "low", "mid", "high")
+"""Load levels, each a component class so themes colour them."""
 MAX_CHART_ROWS = 6
 """Rows of one core's history chart at most."""
-"""Load levels, each a component class so themes colour them."""
 
 
 def level(percent: float) -> str:
@@ -59,6 +65,11 @@ def chart_row(values: Sequence[float], width: int, rows: int, row: int) -> str:
     return "".join(cells).rjust(width)
 
 
+def _ink(line: Line) -> Line:
+    """A line as it looks: blank cells look the same in any colour (a level change leaves empty strips)."""
+    return tuple((t, n if t.strip() else "") for t, n in line if t)
+
+
 class CoresPanel(Widget):
     """Per-core load: rows with a bar and a history strip, or a heat-map grid of cells for many cores."""
 
@@ -75,7 +86,17 @@ class CoresPanel(Widget):
 
     def __init__(self, cores: int = 1, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
-        self._history: list[deque[float]] = [deque(maxlen=HISTORY) for _ in range(max(1, cores))]
+        self._reset(max(1, cores))
+
+    def _reset(self, cores: int) -> None:
+        self._history: list[deque[float]] = [deque(maxlen=HISTORY) for _ in range(cores)]
+        self._latest: tuple[float, ...] = tuple(0.0 for _ in range(cores))
+        self._sums = [0.0] * cores
+        self._pending = 0
+        """Samples summed in _sums since the last history point."""
+        self._drawn: list[Line] | None = None
+        """_lines() as of the last render (None: never rendered)."""
+        self._drawn_size = Size(0, 0)
 
     @property
     def cores(self) -> int:
@@ -85,10 +106,10 @@ class CoresPanel(Widget):
     @property
     def latest(self) -> tuple[float, ...]:
         """The most recent percent per core (0 before any sample)."""
-        return tuple(h[-1] if h else 0.0 for h in self._history)
+        return self._latest
 
     def history(self, core: int) -> list[float]:
-        """The kept history of one core, oldest first."""
+        """The kept history of one core (means of STRIP_EVERY samples), oldest first."""
         return list(self._history[core])
 
     def push(self, percent: Sequence[float]) -> None:
@@ -96,11 +117,19 @@ class CoresPanel(Widget):
         if not percent:
             return
         if len(percent) != len(self._history):
-            self._history = [deque(maxlen=HISTORY) for _ in percent]
+            self._reset(len(percent))
             self.refresh(layout=True)
-        for hist, value in zip(self._history, percent, strict=True):
-            hist.append(min(100.0, max(0.0, float(value))))
-        self.refresh()
+        self._latest = tuple(min(100.0, max(0.0, float(value))) for value in percent)
+        for i, value in enumerate(self._latest):
+            self._sums[i] += value
+        self._pending += 1
+        if self._pending >= STRIP_EVERY:
+            for hist, total in zip(self._history, self._sums, strict=True):
+                hist.append(total / self._pending)
+            self._sums = [0.0] * len(self._sums)
+            self._pending = 0
+        # A repaint costs far more than this comparison: repaint only lines whose cells change.
+        self._repaint_changed()
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"cores--{name}", partial=True)
@@ -114,39 +143,76 @@ class CoresPanel(Widget):
         per_row = max(1, (width - 1) // 2)
         return 1 + -(-self.cores // per_row)
 
-    def render(self) -> Text:
-        width = max(1, self.size.width)
-        latest = self.latest
+    def _header(self) -> str:
+        latest = self._latest
         avg = sum(latest) / len(latest) if latest else 0.0
-        busy = sum(latest) / 100
-        text = Text(no_wrap=True, overflow="crop")
-        text.append(f"{self.cores} cores · {busy:.1f} busy · avg {avg:3.0f}%", self._style("label"))
-        if self._grid_mode():
-            # Heat-map: one 2-cell block per core, row-major, coloured by its current load.
-            per_row = max(1, (width - 1) // 2)
-            for i, value in enumerate(latest):
-                if i % per_row == 0:
-                    text.append("\n")
-                text.append("██" if value >= 5 else "░░", self._style(level(value)))
-            return text
+        return f"{self.cores} cores · {sum(latest) / 100:.1f} busy · avg {avg:3.0f}%"
+
+    def _geometry(self) -> tuple[int, int, int, int]:
+        """(label width, bar width, strip width, chart rows) for the current size."""
+        width = max(1, self.size.width)
         label_w = len(str(self.cores - 1)) + 3
         bar_w = min(BAR_WIDTH, max(3, (width - label_w - 7) // 2))
         spark_w = max(0, width - label_w - bar_w - 8)
         # Spare height turns each core's history strip into a taller chart (easier to read from afar).
         rows = max(1, min(MAX_CHART_ROWS, (self.size.height - 1) // self.cores)) if self.size.height else 1
+        return label_w, bar_w, spark_w, rows
+
+    def _lines(self) -> list[Line]:
+        """What render() draws, line by line, as (text, component name or '') segments."""
+        width = max(1, self.size.width)
+        latest = self._latest
+        lines: list[Line] = [((self._header(), "label"),)]
+        if self._grid_mode():
+            # Heat-map: one 2-cell block per core, row-major, coloured by its current load.
+            per_row = max(1, (width - 1) // 2)
+            for start in range(0, len(latest), per_row):
+                row = latest[start : start + per_row]
+                lines.append(tuple(("██" if v >= 5 else "░░", level(v)) for v in row))
+            return lines
+        label_w, bar_w, spark_w, rows = self._geometry()
         for i, hist in enumerate(self._history):
-            value = hist[-1] if hist else 0.0
+            value = latest[i]
             filled = round(value / 100 * bar_w)
-            style = self._style(level(value))
+            load = level(value)
             for r in range(rows):
-                text.append("\n")
                 if r == 0:
-                    text.append(f"cpu{i}".ljust(label_w), self._style("label"))
-                    text.append("█" * filled, style)
-                    text.append("░" * (bar_w - filled), self._style("idle"))
-                    text.append(f" {value:3.0f}% ")
+                    line: Line = (
+                        (f"cpu{i}".ljust(label_w), "label"),
+                        ("█" * filled, load),
+                        ("░" * (bar_w - filled), "idle"),
+                        (f" {value:3.0f}% ", ""),
+                    )
                 else:
-                    text.append(" " * (label_w + bar_w + 6))
+                    line = ((" " * (label_w + bar_w + 6), ""),)
                 if spark_w:
-                    text.append(chart_row(hist, spark_w, rows, r), style)
+                    line += ((chart_row(hist, spark_w, rows, r), load),)
+                lines.append(line)
+        return lines
+
+    def _repaint_changed(self) -> None:
+        """Repaint only the lines whose cells changed (none, mostly, on an idle machine)."""
+        drawn = self._drawn
+        if drawn is None or self._drawn_size != self.size:
+            self.refresh()
+            return
+        lines = self._lines()
+        if len(lines) != len(drawn):
+            self.refresh()
+            return
+        width = self.size.width
+        pairs = enumerate(zip(drawn, lines, strict=True))
+        changed = [Region(0, y, width, 1) for y, (old, new) in pairs if _ink(old) != _ink(new)]
+        if changed:
+            self.refresh(*changed)
+
+    def render(self) -> Text:
+        lines = self._lines()
+        self._drawn, self._drawn_size = lines, self.size
+        text = Text(no_wrap=True, overflow="crop")
+        for y, line in enumerate(lines):
+            if y:
+                text.append("\n")
+            for segment, name in line:
+                text.append(segment, self._style(name) if name else None)
         return text

@@ -48,6 +48,8 @@ class Gauge(Widget):
         self._cores = max(1, cores)
         self._value: float | None = None
         self._final = False
+        self._shown: tuple[object, ...] | None = None
+        """(digits, caption, width) on screen: an unchanged gauge is not repainted."""
 
     @property
     def text(self) -> str:
@@ -84,7 +86,6 @@ class Gauge(Widget):
         if not self.is_mounted:
             return
         digits = "–" if self._value is None else f"{self._value:.1f}"
-        self.query_one(Digits).update(digits)
         width = max(4, self.size.width - 1) if self.size.width else 20
         caption = Text(no_wrap=True, overflow="ellipsis")
         caption.append(gauge_bar(self._value, self._cores, min(width, 60)))
@@ -93,4 +94,11 @@ class Gauge(Widget):
         suffix = " · measured" if self._final else " · live" if self._value is not None else ""
         if len(self.text) + len(suffix) <= width:
             caption.append(suffix)
-        self.query_one("#gauge-caption", Static).update(caption)
+        shown = (digits, caption.plain, self.size.width)
+        if shown == self._shown:
+            return  # samples arrive at 10 Hz; most change no cell of the gauge
+        first = self._shown is None
+        self._shown = shown
+        self.query_one(Digits).update(digits)
+        # The caption is always two lines: after the first, repaint it without re-laying out the screen.
+        self.query_one("#gauge-caption", Static).update(caption, layout=first)

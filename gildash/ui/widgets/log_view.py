@@ -1,7 +1,8 @@
 """The run log: raw JSONL and stderr lines of the current run, malformed lines highlighted, bounded.
 
-Lines arrive in batches (the run worker coalesces them); beyond the caps lines are dropped and counted,
-so a flooding workload never stalls the UI.
+Lines arrive in batches (the screen takes them a few times a second); of a batch only the lines that can
+be on screen are written (rendering a line costs far more than counting it), the rest are counted and the
+border says how many, so a flooding workload never stalls the UI. The recording still holds every line.
 """
 
 from __future__ import annotations
@@ -10,16 +11,24 @@ from collections.abc import Sequence
 from typing import Literal
 
 from rich.text import Text
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import RichLog
 
 LineKind = Literal["out", "err", "bad", "note"]
 
 MAX_LINES = 2000
 """Lines kept in the widget."""
-MAX_PER_FLUSH = 300
-"""Lines written per batch at most; the rest of a burst is dropped (the widget could not show it anyway)."""
+MAX_PER_FLUSH = 200
+"""Lines written per batch at most (before the widget knows its height; then its visible height)."""
+MIN_PER_FLUSH = 50
+"""Lines written per batch at least: an ordinary run (a few lines a tick) keeps its whole scroll-back."""
 MAX_LINE_CHARS = 400
 """Characters shown of one line."""
+
+
+CONTROLS = {c: "�" for c in [*range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0)]}
+"""C0/C1 controls (all but tab) -> U+FFFD: a workload's raw escape must never reach the terminal."""
 
 
 class LogView(RichLog):
@@ -33,6 +42,16 @@ class LogView(RichLog):
     LogView > .log--bad { color: $error; text-style: bold; }
     LogView > .log--note { color: $accent; text-style: italic; }
     """
+
+    # RichLog grows virtual_size with every write and the base reactive re-lays out the whole screen each
+    # time; this log's height is fixed by CSS, so a repaint plus a scrollbar update is enough.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, old: Size, size: Size) -> None:
+        if old.width != size.width:
+            self._scroll_update(size)  # may show or hide the horizontal scrollbar
+        elif self.show_vertical_scrollbar:
+            self.vertical_scrollbar.window_virtual_size = size.height  # repaints only that bar
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(max_lines=MAX_LINES, wrap=False, markup=False, highlight=False, name=name, id=id)
@@ -48,15 +67,25 @@ class LogView(RichLog):
         self.written = 0
         self.border_subtitle = ""
 
+    def visible_lines(self) -> int:
+        """Lines worth writing per batch: what can be visible (MIN_PER_FLUSH..MAX_PER_FLUSH)."""
+        height = self.scrollable_content_region.height
+        return max(MIN_PER_FLUSH, min(MAX_PER_FLUSH, height)) if height > 0 else MAX_PER_FLUSH
+
     def add_lines(self, lines: Sequence[tuple[LineKind, str]], dropped: int = 0) -> None:
-        """Append a batch; keeps the newest MAX_PER_FLUSH of it and counts the rest as dropped."""
-        over = max(0, len(lines) - MAX_PER_FLUSH)
+        """Append a batch: writes its newest visible_lines(), counts the rest (and `dropped`) as not shown."""
+        over = max(0, len(lines) - self.visible_lines())
         self.dropped += dropped + over
         for kind, line in lines[over:]:
             shown = line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "…"
+            shown = shown.translate(CONTROLS)
             prefix = {"out": "", "err": "stderr: ", "bad": "malformed: ", "note": "· "}[kind]
             style = self.get_component_rich_style(f"log--{kind}", partial=True)
             self.write(Text(prefix + shown, style=style, no_wrap=True, overflow="ellipsis"))
+        if lines[over:] and self.auto_scroll:
+            # Scroll in this frame: write()'s own deferred scroll then finds nothing to do (no second frame)
+            # and still corrects the end when a layout moved it.
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.written += len(lines) - over
         if self.dropped:
-            self.border_subtitle = f"{self.dropped:,} lines dropped (flood)"
+            self.border_subtitle = f"{self.dropped:,} lines not shown · dropped (flood)"

@@ -129,9 +129,35 @@ class RunPanel(Widget):
 
     def set_progress(self, worker: int, done: int, total: int) -> None:
         """One worker's progress."""
-        grew = worker not in self.progress
-        self.progress[worker] = (done, total)
-        self.refresh(layout=grew)
+        self.update_progress({worker: (done, total)})
+
+    def update_progress(self, progress: dict[int, tuple[int, int]]) -> None:
+        """Several workers' latest progress; repaints only when a drawn bar or percent changes."""
+        before = self._drawn_progress()
+        rows = self._bar_rows()
+        self.progress.update(progress)
+        if self._drawn_progress() != before:
+            # Re-layout only when a bar row appeared: layout costs a pass over the whole screen.
+            self.refresh(layout=self._bar_rows() != rows)
+
+    def set_elapsed(self, elapsed: float) -> None:
+        """Seconds since the run started; repaints only when the shown tenths change."""
+        changed = self.elapsed is None or f"{self.elapsed:.1f}" != f"{elapsed:.1f}"
+        self.elapsed = elapsed
+        if changed:
+            self.refresh()
+
+    def _bar_width(self) -> int:
+        return max(4, min(40, max(10, self.size.width) - 22))
+
+    def _drawn_progress(self) -> tuple[tuple[int, int, int], ...]:
+        """(worker, percent, filled cells) per worker: what the bars show."""
+        bar_w = self._bar_width()
+        out = []
+        for worker, (done, total) in sorted(self.progress.items()):
+            frac = 0.0 if total <= 0 else min(1.0, max(0.0, done / total))
+            out.append((worker, 0 if total <= 0 else 100 * done // total, round(frac * bar_w)))
+        return tuple(out)
 
     def finish(self, result: RunResult) -> None:
         """The run ended: show its status line."""
@@ -157,7 +183,6 @@ class RunPanel(Widget):
 
     def render(self) -> Text:
         c = self.config
-        width = max(10, self.size.width)
         text = Text(no_wrap=True, overflow="ellipsis")
         for label, value in (
             ("workload ", c.workload),
@@ -179,7 +204,7 @@ class RunPanel(Widget):
         if self.extra:
             text.append(f" · {self.extra}", self._style("label"))
         workers = sorted(self.progress.items())
-        bar_w = max(4, min(40, width - 22))
+        bar_w = self._bar_width()
         for worker, (done, total) in workers[:MAX_BARS]:
             pct = 0 if total <= 0 else 100 * done // total
             text.append("\n")

@@ -106,8 +106,17 @@ class ThreadLanes(Widget):
             text.append(f"T{n + 1}".ljust(label_w), self._style("label"))
             tail = list(lane)[-strip_w:]
             text.append(" " * (strip_w - len(tail)))
+            # One span per run of equal levels, not one per cell: far fewer segments to render per frame.
+            run_level, run = "", ""
             for u in tail:
                 glyph = SHADES[min(len(SHADES) - 1, max(1 if u >= 0.05 else 0, round(u * (len(SHADES) - 1))))]
-                text.append(glyph, self._style(util_level(u)))
+                cell_level = util_level(u)
+                if cell_level != run_level and run:
+                    text.append(run, self._style(run_level))
+                    run = ""
+                run_level = cell_level
+                run += glyph
+            if run:
+                text.append(run, self._style(run_level))
             text.append(f" {busy_average(lane) * 100:3.0f}%")
         return text

@@ -1,0 +1,111 @@
+"""Folds a run's update stream into what the screen can show, so the UI repaints at its own pace.
+
+The run worker feeds every update to a RunDigester (cheap: no widgets, no rendering); the screen takes
+the accumulated RunDigests at most a few times a second. What is kept: the latest progress per worker,
+every process/core sample (a few per second), counts, and only the newest log lines that can be on
+screen; the rest of a flood is counted, never silently lost (the recording holds every line).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from gildash.engine.model import (
+    CoreSampleTaken,
+    ErrorEvent,
+    EventReceived,
+    MalformedLine,
+    ProgressEvent,
+    RunFinished,
+    RunStarted,
+    RunUpdate,
+    SampleTaken,
+    StartEvent,
+    StderrReceived,
+)
+from gildash.ui.widgets.log_view import LineKind
+
+MAX_LINES = 200
+"""Log lines kept per digest: more than any terminal shows at once; older ones are only counted."""
+
+
+@dataclass
+class RunDigest:
+    """What happened in one run since the screen last looked (never spans two runs)."""
+
+    started: RunStarted | None = None
+    """The run's start, when it is in this digest (always its first update)."""
+    lines: deque[tuple[LineKind, str]] = field(default_factory=lambda: deque(maxlen=MAX_LINES))
+    """The newest log lines (kind, text), oldest first."""
+    skipped: int = 0
+    """Log lines that arrived but fell out of `lines` (not shown on screen)."""
+    progress: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Latest (done, total) per worker."""
+    samples: list[SampleTaken] = field(default_factory=list)
+    """Process-tree samples in order (the lanes keep a history of them)."""
+    core_samples: list[CoreSampleTaken] = field(default_factory=list)
+    """Recorded per-core samples in order (replays draw them; live mode samples cores itself)."""
+    cpu_count: int | None = None
+    """The machine's core count from the workload's start line."""
+    finished: RunFinished | None = None
+    """The run's end, when it is in this digest (always its last update)."""
+    updates: int = 0
+    """Updates folded into this digest."""
+
+    def add_line(self, kind: LineKind, text: str) -> None:
+        """Keep a log line, counting the one it pushes out."""
+        if len(self.lines) == self.lines.maxlen:
+            self.skipped += 1
+        self.lines.append((kind, text))
+
+
+class RunDigester:
+    """Accumulates updates into RunDigests; take() hands over what arrived since the previous take()."""
+
+    def __init__(self) -> None:
+        self._done: list[RunDigest] = []
+        self._current = RunDigest()
+
+    @property
+    def pending(self) -> bool:
+        """Something arrived since the last take()."""
+        return bool(self._done) or self._current.updates > 0
+
+    def add(self, update: RunUpdate) -> None:
+        """Fold one update in."""
+        d = self._current
+        if isinstance(update, RunStarted) and d.updates:
+            self._done.append(d)  # a new run (sweeps): never mix two runs in one digest
+            d = self._current = RunDigest()
+        d.updates += 1
+        if isinstance(update, EventReceived):
+            event = update.event
+            d.add_line("bad" if isinstance(event, MalformedLine) else "out", update.raw)
+            if isinstance(event, ProgressEvent):
+                d.progress[event.worker] = (event.done, event.total)
+            elif isinstance(event, StartEvent) and event.cpu_count:
+                d.cpu_count = event.cpu_count
+            elif isinstance(event, ErrorEvent):
+                d.add_line("bad", f"workload error: {event.message}")
+        elif isinstance(update, StderrReceived):
+            d.add_line("err", update.line)
+        elif isinstance(update, SampleTaken):
+            d.samples.append(update)
+        elif isinstance(update, CoreSampleTaken):
+            d.core_samples.append(update)
+        elif isinstance(update, RunStarted):
+            d.started = update
+        elif isinstance(update, RunFinished):
+            d.finished = update
+            self._done.append(d)
+            self._current = RunDigest()
+
+    def take(self) -> list[RunDigest]:
+        """The digests accumulated since the last call, oldest first (empty when nothing arrived)."""
+        out = self._done
+        if self._current.updates:
+            out.append(self._current)
+            self._current = RunDigest()
+        self._done = []
+        return out
