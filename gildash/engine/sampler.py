@@ -65,9 +65,20 @@ class CoreSampler:
         return CoreSample(t=now, percent=tuple(percent))
 
 
+def _ancestor_pids() -> set[int]:
+    """Our parent chain (shell, tmux server, terminal emulator): the display of the observer itself.
+
+    Drawing the dashboard costs the terminal some CPU; counting it would stamp every dashboard run noisy.
+    """
+    try:
+        return {p.pid for p in psutil.Process().parents() if p.pid > 1}
+    except (psutil.Error, OSError):
+        return set()
+
+
 def system_noise(duration: float = 0.3, exclude_pids: Collection[int] = ()) -> float:
     """Cores of CPU used by processes other than `exclude_pids` over `duration` seconds (blocks)."""
-    exclude = set(exclude_pids) | {os.getpid()}
+    exclude = set(exclude_pids) | {os.getpid()} | _ancestor_pids()
 
     def excluded_cpu() -> float:
         total = 0.0

@@ -144,3 +144,24 @@ def test_tree_sampler_finds_a_new_child_at_once_through_loadavg(monkeypatch: pyt
         assert child in {p.pid for p in sampler.known_processes()}
     finally:
         _reap(proc, sampler)
+
+
+def test_noise_check_ignores_our_own_display_chain() -> None:
+    # The parent (standing in for tmux or a terminal drawing the dashboard) burns a core; it is not noise.
+    import subprocess
+    import sys
+
+    parent = (
+        "import subprocess, sys, threading\n"
+        "def burn():\n"
+        "    while True:\n"
+        "        pass\n"
+        "threading.Thread(target=burn, daemon=True).start()\n"
+        "code = 'from gildash.engine.sampler import system_noise; print(system_noise(0.5))'\n"
+        "out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)\n"
+        "print(out.stdout.strip())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", parent], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert float(out.stdout.strip().splitlines()[-1]) < 0.5
