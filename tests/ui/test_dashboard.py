@@ -366,3 +366,13 @@ async def test_export_key_writes_the_bundle(app: GildashApp, tmp_path: Path, mon
         names = {p.name for p in folder.iterdir()}
         assert {"screen.svg", "results.csv", "results.md", "results.json"} <= names
         assert "py3.11" in (folder / "results.md").read_text(encoding="utf-8")
+
+
+def test_status_line_neutralises_control_characters_and_names_exit_0_errors() -> None:
+    spec = RunSpec(target=PY311, workload="sum_squares", threads=2)
+    result = replace(make_result(spec, "a"), status="crashed", exit_code=0, message="boom \x1b[2J here")
+    text, kind = status_line(result)
+    assert "\x1b" not in text and kind == "failed"
+    assert text.startswith("error reported: boom")
+    reenabled = replace(make_result(spec, "b"), gil_reenabled=True, gil_reenabled_by="evil\x1b[31m")
+    assert "\x1b" not in status_line(reenabled)[0]

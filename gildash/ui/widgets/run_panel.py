@@ -14,6 +14,7 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 from gildash.engine.model import RunResult
+from gildash.ui.widgets.log_view import CONTROLS
 
 MAX_BARS = 8
 """Worker progress bars drawn; more workers are summarised in one line."""
@@ -56,7 +57,8 @@ def status_line(result: RunResult) -> tuple[str, str]:
             if result.signal is not None
             else f"exit code {result.exit_code}"
         )
-        parts = [f"crashed: {how}"]
+        # Exit 0 with an `error` line is still a failure; say what the workload reported.
+        parts = [f"error reported: {result.message}" if result.exit_code == 0 else f"crashed: {how}"]
     elif result.status == "timeout":
         parts = ["timed out"]
     elif result.status == "stopped":
@@ -78,7 +80,8 @@ def status_line(result: RunResult) -> tuple[str, str]:
         by = f" by module {result.gil_reenabled_by}" if result.gil_reenabled_by else " at run time"
         parts.append(f"GIL re-enabled{by}!")
     ok = result.status == "ok" and not result.gil_reenabled
-    return " · ".join(parts), "ok" if ok else "failed"
+    # Messages and module names come from the workload: never let its control characters reach the terminal.
+    return " · ".join(parts).translate(CONTROLS), "ok" if ok else "failed"
 
 
 def progress_bar(done: int, total: int, width: int) -> str:
