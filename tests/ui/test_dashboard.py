@@ -312,6 +312,13 @@ async def test_replay_plays_recorded_runs(tmp_path: Path) -> None:
         await finished(pilot, app)
         assert dash.query_one(Gauge).text == "1.0 of 2 cores"
         assert dash.query_one(CoresPanel).latest == (60.0, 40.0)  # from the recorded core samples
+        shown = dash.query_one(RunPanel).config  # the recorded run's parameters, not the dashboard's
+        assert (shown.workload, shown.threads, shown.size_name, shown.size_note) == (
+            "sum_squares",
+            2,
+            "1,000",
+            "recorded",
+        )
         await pilot.press("n")
         await wait_for(pilot, lambda: dash.selected_target == PY313T and not dash.running)
         await pilot.pause()

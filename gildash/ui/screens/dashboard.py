@@ -527,6 +527,18 @@ class DashboardScreen(Screen[None]):
         self.query_one(RunPanel).start()
         if self.replay_path is not None:
             self._select_id(update.spec.target.id)
+            spec = update.spec
+            # A replay shows the recorded run's parameters, not the dashboard's own settings.
+            self.query_one(RunPanel).set_config(
+                RunConfig(
+                    spec.workload,
+                    spec.threads,
+                    f"{spec.size:,}" if spec.size is not None else "default",
+                    "recorded",
+                    spec.executor,
+                    spec.target.id,
+                )
+            )
 
     def _on_finished(self, result: RunResult) -> None:
         self.last_result = result
