@@ -20,12 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
+from gildash import argtypes
+
 if TYPE_CHECKING:
     from gildash.engine.model import RunResult, Target
     from gildash.engine.runner import Run
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-MAX_THREADS = 1024
 
 
 class UsageError(Exception):
@@ -37,46 +38,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"gildash: error: {message} (see `{self.prog} --help`)\n")
-
-
-def _threads(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid thread count {text!r}") from None
-    if not 1 <= value <= MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"--threads must be between 1 and {MAX_THREADS} (got {value})")
-    return value
-
-
-def _size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid size {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--size must be at least 1 (got {value})")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds (got {text})")
-    return value
-
-
-def _speed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid speed {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"--speed must be >= 0 (0: as fast as possible), got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,11 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workload", nargs="?", metavar="WORKLOAD", help="workload name (see workloads/)")
     p.add_argument("--target", metavar="ID", help="target id from `gildash targets`, or an interpreter path")
     p.add_argument(
-        "--threads", type=_threads, default=None, help="worker count, 1..1024 (default: CPU count)"
+        "--threads", type=argtypes.thread_count, default=None, help="worker count, 1..1024 (default: cores)"
     )
-    p.add_argument("--size", type=_size, default=None, help="work size (default: the workload's own)")
+    p.add_argument("--size", type=argtypes.size, default=None, help="work size (default: the workload's own)")
     p.add_argument("--executor", choices=("thread", "process"), default="thread", help="default: thread")
-    p.add_argument("--timeout", type=_seconds, default=None, metavar="S", help="stop the run after S seconds")
+    p.add_argument("--timeout", type=argtypes.seconds, default=None, metavar="S", help="stop after S seconds")
     p.add_argument("--record", metavar="FILE", type=Path, default=None, help="append the recording here")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.add_argument(
@@ -126,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("replay", help="replay a recording in the dashboard")
     p.add_argument("file", metavar="FILE", type=Path, help="a recording (.jsonl)")
-    p.add_argument("--speed", type=_speed, default=1.0, help="1 = real time, 2 = twice as fast, 0 = instant")
+    p.add_argument(
+        "--speed", type=argtypes.speed, default=1.0, help="1 real time, 2 twice as fast, 0 instant"
+    )
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser(

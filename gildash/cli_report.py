@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from gildash import argtypes
+from gildash.argtypes import MAX_THREADS
 from gildash.engine.model import RunResult, RunSpec, SweepPlan, SweepResult, Target
 
-MAX_THREADS = 1024
 """Largest --threads value accepted (the workloads' own bound)."""
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -59,26 +60,6 @@ def parse_threads(text: str) -> tuple[int, ...]:
     return tuple(sorted(values))
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
-    return n
-
-
-def _positive_float(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not x > 0 or x == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
-    return x
-
-
 def _default_threads() -> tuple[int, ...]:
     """Powers of two up to the machine's CPUs, plus the CPU count itself: 1,2 on 2 cores."""
     cpus = os.cpu_count() or 1
@@ -114,16 +95,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="comma-separated thread counts, each 1..1024 (default: powers of two up to the CPU count)",
     )
     sweep.add_argument(
-        "--repeat", type=_positive_int, default=3, help="measured repeats per point (default 3)"
+        "--repeat", type=argtypes.positive_int, default=3, help="measured repeats per point (default 3)"
     )
     sweep.add_argument(
         "--warmup",
         action="store_true",
         help="one unmeasured warm-up run per target at the largest thread count",
     )
-    sweep.add_argument("--size", type=_positive_int, default=None, help="workload --size (default: its own)")
+    sweep.add_argument("--size", type=argtypes.size, default=None, help="workload --size (default: its own)")
     sweep.add_argument("--executor", choices=("thread", "process"), default="thread", help="default thread")
-    sweep.add_argument("--timeout", type=_positive_float, default=None, help="stop any run after S seconds")
+    sweep.add_argument("--timeout", type=argtypes.seconds, default=None, help="stop any run after S seconds")
     sweep.add_argument(
         "--json", action="store_true", help="print one JSON object on stdout instead of a table"
     )
