@@ -18,6 +18,9 @@ from gildash.engine.model import (
     MalformedLine,
     ProgressEvent,
     ProtocolEvent,
+    RunResult,
+    RunSpec,
+    RunStatus,
     Scaling,
     StartEvent,
     SummaryEvent,
@@ -418,6 +421,72 @@ class EventTally:
         if summary is None or summary.cpu_s is None or summary.wall_s <= 0:
             return None
         return summary.cpu_s / summary.wall_s
+
+    def result(
+        self,
+        spec: RunSpec,
+        *,
+        run_id: str,
+        status: RunStatus,
+        message: str,
+        harness_wall_s: float,
+        noisy: bool,
+        gil_module: str | None,
+        stderr_tail: str,
+        started_at: float,
+        sampled_cores: float | None = None,
+        sampled_cpu: tuple[float | None, float | None] = (None, None),
+        exit_code: int | None = None,
+        signal: int | None = None,
+        recording: str | None = None,
+        complete: bool = True,
+    ) -> RunResult:
+        """The RunResult this tally describes; sampled_* fill in what the workload did not report."""
+        start, summary = self.start, self.summary
+        start_gil = start.gil_enabled if start else None
+        end_gil = summary.gil_enabled if summary else None
+        reenabled = gil_was_reenabled(spec.target, start_gil, end_gil, gil_module)
+        effective = self.effective_cores()
+        if effective is None:
+            effective = sampled_cores
+        size = start.params.get("size") if start else None
+        if not isinstance(size, int) or isinstance(size, bool):
+            size = spec.size
+        user = summary.cpu_user_s if summary and summary.cpu_user_s is not None else sampled_cpu[0]
+        system = summary.cpu_sys_s if summary and summary.cpu_sys_s is not None else sampled_cpu[1]
+        return RunResult(
+            run_id=run_id,
+            workload=spec.workload,
+            target=spec.target,
+            threads=spec.threads,
+            size=size,
+            executor=spec.executor,
+            scaling=start.scaling if start else "none",
+            status=status,
+            wall_s=summary.wall_s if summary else None,
+            harness_wall_s=harness_wall_s,
+            cpu_user_s=user,
+            cpu_sys_s=system,
+            effective_cores=effective if effective is None or math.isfinite(effective) else None,
+            ok=status == "ok",
+            exit_code=exit_code,
+            signal=signal,
+            noisy=noisy,
+            gil_enabled_start=start_gil,
+            gil_enabled_end=end_gil,
+            gil_reenabled=reenabled,
+            gil_reenabled_by=gil_module if reenabled else None,
+            malformed_lines=self.malformed,
+            truncated_lines=self.truncated,
+            stderr_tail=stderr_tail,
+            message=message,
+            worker_durations=self.durations(),
+            result_value=summary.result if summary else None,
+            metrics=dict(summary.metrics) if summary else {},
+            started_at=started_at,
+            recording=recording,
+            complete=complete,
+        )
 
 
 def gil_was_reenabled(

@@ -32,7 +32,7 @@ from gildash.engine.model import (
     StderrReceived,
     Target,
 )
-from gildash.engine.protocol import EventTally, gil_reenabled_module, gil_was_reenabled, parse_line
+from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line
 
 HEADER_KEY = "gildash_recording"
 FORMAT_VERSION = 1
@@ -374,7 +374,7 @@ class _RunBuilder:
 
     def _reconstruct(self, spec: RunSpec) -> RunResult:
         tally = self.tally
-        start, summary = tally.start, tally.summary
+        summary = tally.summary
         status: RunStatus
         if summary is not None:
             status = "ok" if summary.ok and not summary.aborted else "failed"
@@ -388,44 +388,17 @@ class _RunBuilder:
         if tally.error is not None:
             first = tally.error.message.strip().splitlines()
             message += f"; error: {first[0] if first else 'unknown'}"
-        effective = tally.effective_cores()
-        if effective is None and self.samples:
-            effective = sum(self.samples) / len(self.samples)
-        start_gil = start.gil_enabled if start else None
-        end_gil = summary.gil_enabled if summary else None
-        reenabled = gil_was_reenabled(spec.target, start_gil, end_gil, self.gil_module)
-        size = start.params.get("size") if start else None
-        return RunResult(
+        return tally.result(
+            spec,
             run_id=self.run_id,
-            workload=spec.workload,
-            target=spec.target,
-            threads=spec.threads,
-            size=size if isinstance(size, int) and not isinstance(size, bool) else spec.size,
-            executor=spec.executor,
-            scaling=start.scaling if start else "none",
             status=status,
-            wall_s=summary.wall_s if summary else None,
-            harness_wall_s=self.last_t,
-            cpu_user_s=summary.cpu_user_s if summary else None,
-            cpu_sys_s=summary.cpu_sys_s if summary else None,
-            effective_cores=effective,
-            ok=status == "ok",
-            exit_code=None,
-            signal=None,
-            noisy=self.noisy,
-            gil_enabled_start=start_gil,
-            gil_enabled_end=end_gil,
-            gil_reenabled=reenabled,
-            gil_reenabled_by=self.gil_module if reenabled else None,
-            malformed_lines=tally.malformed,
-            truncated_lines=tally.truncated,
-            stderr_tail="\n".join(self.stderr_tail)[-8192:],
             message=message,
-            worker_durations=tally.durations(),
-            result_value=summary.result if summary else None,
-            metrics=dict(summary.metrics) if summary else {},
+            harness_wall_s=self.last_t,
+            noisy=self.noisy,
+            gil_module=self.gil_module,
+            stderr_tail="\n".join(self.stderr_tail)[-8192:],
             started_at=self.started_at,
-            recording=None,
+            sampled_cores=sum(self.samples) / len(self.samples) if self.samples else None,
             complete=False,
         )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import os
 import secrets
 import signal
@@ -34,7 +33,7 @@ from gildash.engine.model import (
     StderrReceived,
     Target,
 )
-from gildash.engine.protocol import EventTally, gil_reenabled_module, gil_was_reenabled, parse_line
+from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line
 from gildash.engine.sampler import CoreSampler, TreeSampler, kill_processes, system_noise
 
 if TYPE_CHECKING:
@@ -499,58 +498,27 @@ class Run:
 
     def _result(self, status: RunStatus | None, message: str, returncode: int | None) -> RunResult:
         spec, tally = self.spec, self._tally
-        start, summary = tally.start, tally.summary
         if status is None:
             status, message = self._decide(returncode)
         elif status in ("error", "stopped"):
             message = message or status
         exit_code = returncode if returncode is not None and returncode >= 0 else None
         sig = -returncode if returncode is not None and returncode < 0 else None
-        target = spec.target
-        start_gil = start.gil_enabled if start else None
-        end_gil = summary.gil_enabled if summary else None
-        reenabled = gil_was_reenabled(target, start_gil, end_gil, self._gil_module)
-        effective = tally.effective_cores()
-        if effective is None and self._sample_count:
-            effective = self._sample_sum / self._sample_count
         tree = self._tree
-        size = start.params.get("size") if start else None
-        if not isinstance(size, int) or isinstance(size, bool):
-            size = spec.size
-        return RunResult(
+        return tally.result(
+            spec,
             run_id=self.run_id,
-            workload=spec.workload,
-            target=target,
-            threads=spec.threads,
-            size=size,
-            executor=spec.executor,
-            scaling=start.scaling if start else "none",
             status=status,
-            wall_s=summary.wall_s if summary else None,
+            message=message,
             harness_wall_s=max(0.0, time.monotonic() - self._t0),
-            cpu_user_s=summary.cpu_user_s
-            if summary and summary.cpu_user_s is not None
-            else (tree.cpu_user_s if tree else None),
-            cpu_sys_s=summary.cpu_sys_s
-            if summary and summary.cpu_sys_s is not None
-            else (tree.cpu_sys_s if tree else None),
-            effective_cores=effective if effective is None or math.isfinite(effective) else None,
-            ok=status == "ok",
+            noisy=self._noisy,
+            gil_module=self._gil_module,
+            stderr_tail=self._stderr_text(),
+            started_at=self._started_at,
+            sampled_cores=self._sample_sum / self._sample_count if self._sample_count else None,
+            sampled_cpu=(tree.cpu_user_s, tree.cpu_sys_s) if tree else (None, None),
             exit_code=exit_code,
             signal=sig,
-            noisy=self._noisy,
-            gil_enabled_start=start_gil,
-            gil_enabled_end=end_gil,
-            gil_reenabled=reenabled,
-            gil_reenabled_by=self._gil_module if reenabled else None,
-            malformed_lines=tally.malformed,
-            truncated_lines=tally.truncated,
-            stderr_tail=self._stderr_text(),
-            message=message,
-            worker_durations=tally.durations(),
-            result_value=summary.result if summary else None,
-            metrics=dict(summary.metrics) if summary else {},
-            started_at=self._started_at,
             recording=str(self._recorder.path) if self._recorder is not None else None,
         )
 
