@@ -274,7 +274,7 @@ async def test_control_characters_in_output_never_reach_the_terminal(tmp_path: P
     async with app.run_test(size=(120, 40)) as pilot:
         dash = await start(pilot, app, runs)
         await finish(pilot, dash)
-        shown = log_text(dash) + "\n" + dash.query_one(RunPanel).render().plain
+        shown = log_text(dash) + "\n" + dash.query_one(RunPanel).plain_text
         controls = sorted({c for c in shown if (ord(c) < 32 and c not in "\t\n") or 0x7F <= ord(c) < 0xA0})
         assert not controls, f"raw control characters on screen: {controls!r}"
     assert_nothing_left(runs[0])

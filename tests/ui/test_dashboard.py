@@ -232,7 +232,7 @@ async def test_many_cores_use_a_grid() -> None:
         await pilot.pause(0.3)
         cores = dash.query_one(CoresPanel)
         assert cores.cores == 64
-        assert "░░" in cores.render().plain or "██" in cores.render().plain
+        assert "░░" in cores.plain_text or "██" in cores.plain_text
         assert len(cores.history(0)) <= HISTORY
 
 
@@ -247,7 +247,7 @@ async def test_sweep_runs_headline_targets(app: GildashApp, engine: FakeEngine) 
             ("py3.11", 1), ("py3.11", 2), ("py3.13t", 1), ("py3.13t", 2), ("rust", 1), ("rust", 2),
         ]  # fmt: skip
         assert len(sweep.points) == 6
-        assert "sweep done (6/6 runs)" in dash.query_one(RunPanel).render().plain
+        assert "sweep done (6/6 runs)" in dash.query_one(RunPanel).plain_text
 
 
 def test_headline_targets_skip_rust_for_other_workloads() -> None:

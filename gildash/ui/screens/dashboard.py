@@ -61,6 +61,8 @@ YIELD_EVERY = 500
 """Updates processed between forced yields to the event loop (a flood must not starve the UI)."""
 TICK_S = 0.25
 """Core sampling and screen update period (4 Hz): run updates accumulate between ticks."""
+LOG_EVERY = 2
+"""Ticks between log flushes while a run goes (2 Hz): scrolling repaints every visible log line."""
 MAX_THREADS = 64
 """Thread count upper bound of `+`."""
 RUST_WORKLOADS = ("sum_squares", "primes")
@@ -179,6 +181,8 @@ class DashboardScreen(Screen[None]):
         """Runs' accumulated updates (the run worker adds, the tick takes)."""
         self._tap_obj: BackgroundTap | None = None
         """The recording writer of the current run."""
+        self._ticks = 0
+        """Ticks so far (the log flushes every LOG_EVERY-th while a run goes)."""
 
     # --- layout ------------------------------------------------------------------------------------
 
@@ -270,7 +274,7 @@ class DashboardScreen(Screen[None]):
                 panel = self.query_one(RunPanel)
                 if panel.state in ("running", "stopping"):
                     panel.state = "stopped" if self._stop_requested else "idle"
-                    panel.refresh()
+                    panel.changed()
         if worker.group == "discover" and state == WorkerState.SUCCESS:
             result = worker.result
             if isinstance(result, list):
@@ -492,9 +496,9 @@ class DashboardScreen(Screen[None]):
         if digest.progress:
             self.query_one(RunPanel).update_progress(digest.progress)
         if digest.samples:
-            lanes = self.query_one(ThreadLanes)
-            for taken in digest.samples:
-                lanes.push(taken.sample.thread_ids, taken.sample.thread_util)
+            self.query_one(ThreadLanes).push_many(
+                [(taken.sample.thread_ids, taken.sample.thread_util) for taken in digest.samples]
+            )
             if digest.finished is None:
                 gauge.set_value(digest.samples[-1].sample.effective_cores)
         if digest.core_samples and self.replay_path is not None:  # live mode samples cores itself at 4 Hz
@@ -502,7 +506,7 @@ class DashboardScreen(Screen[None]):
             for core_taken in digest.core_samples:
                 cores.push(core_taken.sample.percent)
         if digest.lines or digest.skipped:
-            self.query_one(LogView).add_lines(list(digest.lines), digest.skipped)
+            self.query_one(LogView).queue_lines(list(digest.lines), digest.skipped)
         if digest.finished is not None:
             self._on_finished(digest.finished.result)
 
@@ -513,6 +517,7 @@ class DashboardScreen(Screen[None]):
             digester.add(update)
         for digest in digester.take():
             self.apply_digest(digest)
+        self.query_one(LogView).flush()
 
     def _on_started(self, update: RunStarted) -> None:
         self._run_started = self.sources.clock()
@@ -571,7 +576,7 @@ class DashboardScreen(Screen[None]):
             self._run.stop()
         panel = self.query_one(RunPanel)
         panel.state = "stopping"
-        panel.refresh()
+        panel.changed()
 
     async def stop_and_wait(self, timeout: float = STOP_WAIT_S) -> None:
         """Stop the run and demo, and wait until the run's processes are reaped (cancel after timeout)."""
@@ -599,6 +604,9 @@ class DashboardScreen(Screen[None]):
                 if sample is not None:
                     self.query_one(CoresPanel).push(sample.percent)
             self._apply_pending()
+            self._ticks += 1
+            if not self.running or self._ticks % LOG_EVERY == 0:
+                self.query_one(LogView).flush()
             if self.running and self._run_started is not None:
                 self.query_one(RunPanel).set_elapsed(max(0.0, self.sources.clock() - self._run_started))
 
@@ -664,7 +672,7 @@ class DashboardScreen(Screen[None]):
         self.sweep_partial = progress.partial
         panel = self.query_one(RunPanel)
         panel.sweep = (progress.done, progress.total)
-        panel.refresh()
+        panel.changed()
         for screen in self.app.screen_stack:
             update = getattr(screen, "update_sweep", None)
             if callable(update) and screen is not self:
@@ -681,7 +689,7 @@ class DashboardScreen(Screen[None]):
             done, total = panel.sweep
             panel.extra = f"sweep {'stopped' if message.stopped else 'done'} ({done}/{total} runs)"
             panel.sweep = None
-            panel.refresh()
+            panel.changed()
         for screen in self.app.screen_stack:
             update = getattr(screen, "update_runs", None)
             if callable(update) and screen is not self:

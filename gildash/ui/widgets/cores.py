@@ -1,7 +1,8 @@
 """Per-core CPU panel: one row per logical CPU (bar, percent, history strip), a heat-map grid when many.
 
 Owns its history (a deque per core of 1-s means, 256 s); fed with percent tuples, never samples itself.
-Repaints only when what it draws changes: an idle machine sampled at 4 Hz costs (almost) no frames.
+Repaints only the lines whose cells change (LineWidget): an idle machine sampled at 4 Hz costs a line or
+two per frame, never the whole panel.
 """
 
 from __future__ import annotations
@@ -9,13 +10,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from rich.style import Style
-from rich.text import Text
-from textual.geometry import Region, Size
-from textual.widget import Widget
+from textual.geometry import Size
 
-Line = tuple[tuple[str, str], ...]
-"""One drawn line: (text, component name without the 'cores--' prefix, '' for none) segments."""
+from gildash.ui.widgets.lines import Line, LineWidget
 
 HISTORY = 256
 """History points kept per core: 256 s at one point per STRIP_EVERY samples (1 s at 4 Hz)."""
@@ -65,15 +62,11 @@ def chart_row(values: Sequence[float], width: int, rows: int, row: int) -> str:
     return "".join(cells).rjust(width)
 
 
-def _ink(line: Line) -> Line:
-    """A line as it looks: blank cells look the same in any colour (a level change leaves empty strips)."""
-    return tuple((t, n if t.strip() else "") for t, n in line if t)
-
-
-class CoresPanel(Widget):
+class CoresPanel(LineWidget):
     """Per-core load: rows with a bar and a history strip, or a heat-map grid of cells for many cores."""
 
     COMPONENT_CLASSES = {f"cores--{name}" for name in LEVELS} | {"cores--label"}
+    PREFIX = "cores"
 
     DEFAULT_CSS = """
     CoresPanel { height: auto; min-height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
@@ -94,9 +87,6 @@ class CoresPanel(Widget):
         self._sums = [0.0] * cores
         self._pending = 0
         """Samples summed in _sums since the last history point."""
-        self._drawn: list[Line] | None = None
-        """_lines() as of the last render (None: never rendered)."""
-        self._drawn_size = Size(0, 0)
 
     @property
     def cores(self) -> int:
@@ -118,7 +108,6 @@ class CoresPanel(Widget):
             return
         if len(percent) != len(self._history):
             self._reset(len(percent))
-            self.refresh(layout=True)
         self._latest = tuple(min(100.0, max(0.0, float(value))) for value in percent)
         for i, value in enumerate(self._latest):
             self._sums[i] += value
@@ -128,11 +117,7 @@ class CoresPanel(Widget):
                 hist.append(total / self._pending)
             self._sums = [0.0] * len(self._sums)
             self._pending = 0
-        # A repaint costs far more than this comparison: repaint only lines whose cells change.
-        self._repaint_changed()
-
-    def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"cores--{name}", partial=True)
+        self.changed()
 
     def _grid_mode(self) -> bool:
         return self.cores > 16
@@ -151,15 +136,15 @@ class CoresPanel(Widget):
     def _geometry(self) -> tuple[int, int, int, int]:
         """(label width, bar width, strip width, chart rows) for the current size."""
         width = max(1, self.size.width)
-        label_w = len(str(self.cores - 1)) + 3
+        label_w = len(f"cpu{self.cores - 1} ")  # the space keeps "cpu0" off its bar
         bar_w = min(BAR_WIDTH, max(3, (width - label_w - 7) // 2))
         spark_w = max(0, width - label_w - bar_w - 8)
         # Spare height turns each core's history strip into a taller chart (easier to read from afar).
         rows = max(1, min(MAX_CHART_ROWS, (self.size.height - 1) // self.cores)) if self.size.height else 1
         return label_w, bar_w, spark_w, rows
 
-    def _lines(self) -> list[Line]:
-        """What render() draws, line by line, as (text, component name or '') segments."""
+    def build_lines(self) -> list[Line]:
+        """What the panel draws, line by line, as (text, component name or '') segments."""
         width = max(1, self.size.width)
         latest = self._latest
         lines: list[Line] = [((self._header(), "label"),)]
@@ -189,30 +174,3 @@ class CoresPanel(Widget):
                     line += ((chart_row(hist, spark_w, rows, r), load),)
                 lines.append(line)
         return lines
-
-    def _repaint_changed(self) -> None:
-        """Repaint only the lines whose cells changed (none, mostly, on an idle machine)."""
-        drawn = self._drawn
-        if drawn is None or self._drawn_size != self.size:
-            self.refresh()
-            return
-        lines = self._lines()
-        if len(lines) != len(drawn):
-            self.refresh()
-            return
-        width = self.size.width
-        pairs = enumerate(zip(drawn, lines, strict=True))
-        changed = [Region(0, y, width, 1) for y, (old, new) in pairs if _ink(old) != _ink(new)]
-        if changed:
-            self.refresh(*changed)
-
-    def render(self) -> Text:
-        lines = self._lines()
-        self._drawn, self._drawn_size = lines, self.size
-        text = Text(no_wrap=True, overflow="crop")
-        for y, line in enumerate(lines):
-            if y:
-                text.append("\n")
-            for segment, name in line:
-                text.append(segment, self._style(name) if name else None)
-        return text

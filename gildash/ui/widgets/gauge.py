@@ -10,6 +10,9 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Digits, Static
 
+PLACEHOLDER = "-.-"
+"""Digits before any sample: as wide as "1.9", so the first value re-lays out nothing."""
+
 
 def gauge_text(value: float | None, cores: int) -> str:
     """The gauge's caption, e.g. '1.9 of 2 cores' ('– of 2 cores' before any sample)."""
@@ -62,7 +65,7 @@ class Gauge(Widget):
         return self._value
 
     def compose(self) -> ComposeResult:
-        yield Digits("–", id="gauge-digits")
+        yield Digits(PLACEHOLDER, id="gauge-digits")
         yield Static(id="gauge-caption")
 
     def on_mount(self) -> None:
@@ -78,14 +81,15 @@ class Gauge(Widget):
 
     def set_value(self, value: float | None, *, final: bool = False) -> None:
         """Show a live (or, final=True, the run's measured) effective-cores value."""
-        self._value = value
+        # A live sample over a short interval can overshoot the machine (2.1 of 2): no tree uses more cores.
+        self._value = value if value is None or final else min(value, float(self._cores))
         self._final = final
         self._update()
 
     def _update(self) -> None:
         if not self.is_mounted:
             return
-        digits = "–" if self._value is None else f"{self._value:.1f}"
+        digits = PLACEHOLDER if self._value is None else f"{self._value:.1f}"
         width = max(4, self.size.width - 1) if self.size.width else 20
         caption = Text(no_wrap=True, overflow="ellipsis")
         caption.append(gauge_bar(self._value, self._cores, min(width, 60)))

@@ -1,15 +1,20 @@
 """The run log: raw JSONL and stderr lines of the current run, malformed lines highlighted, bounded.
 
-Lines arrive in batches (the screen takes them a few times a second); of a batch only the lines that can
-be on screen are written (rendering a line costs far more than counting it), the rest are counted and the
-border says how many, so a flooding workload never stalls the UI. The recording still holds every line.
+Lines arrive in batches; `queue_lines` holds them until the screen calls `flush()` (while a run streams,
+less often than the other panels repaint: a scrolling log repaints every visible line), and of a batch
+only the lines that can be on screen are written (rendering a line costs far more than counting it). The
+rest are counted and the border says how many, so a flooding workload never stalls the UI. The recording
+still holds every line. No scrollbar (it would repaint with every write): the border says when the view
+is scrolled back from the live end.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from typing import Literal
 
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
 from textual.reactive import Reactive
@@ -49,9 +54,7 @@ class LogView(RichLog):
 
     def watch_virtual_size(self, old: Size, size: Size) -> None:
         if old.width != size.width:
-            self._scroll_update(size)  # may show or hide the horizontal scrollbar
-        elif self.show_vertical_scrollbar:
-            self.vertical_scrollbar.window_virtual_size = size.height  # repaints only that bar
+            self._scroll_update(size)
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(max_lines=MAX_LINES, wrap=False, markup=False, highlight=False, name=name, id=id)
@@ -59,13 +62,65 @@ class LogView(RichLog):
         """Lines not shown this run because of the caps."""
         self.written = 0
         """Lines written this run."""
+        self._queued: deque[tuple[LineKind, str]] = deque(maxlen=MAX_PER_FLUSH)
+        self._queued_dropped = 0
+        """Lines that fell out of the queue (or arrived counted only) before a flush."""
 
     def reset(self) -> None:
-        """Empty the log for a new run."""
+        """Empty the log (and its queue) for a new run."""
         self.clear()
+        self._queued.clear()
+        self._queued_dropped = 0
         self.dropped = 0
         self.written = 0
-        self.border_subtitle = ""
+        self._update_subtitle()
+
+    @property
+    def queued(self) -> int:
+        """Lines waiting for the next flush()."""
+        return len(self._queued)
+
+    def queue_lines(self, lines: Sequence[tuple[LineKind, str]], dropped: int = 0) -> None:
+        """Hold a batch until flush(); only the newest MAX_PER_FLUSH are kept, the rest are counted."""
+        over = max(0, len(self._queued) + len(lines) - MAX_PER_FLUSH)
+        self._queued_dropped += dropped + over
+        self._queued.extend(lines)
+
+    def flush(self) -> None:
+        """Write what queue_lines() held."""
+        if self._queued or self._queued_dropped:
+            lines, dropped = list(self._queued), self._queued_dropped
+            self._queued.clear()
+            self._queued_dropped = 0
+            self._write_batch(lines, dropped)
+
+    _rich_style: Style | None = None
+    """The widget's resolved style (None: resolve on next use)."""
+
+    @property
+    def rich_style(self) -> Style:
+        # RichLog asks for it once or twice per drawn line and each answer walks every ancestor's styles.
+        if self._rich_style is None:
+            self._rich_style = super().rich_style
+        return self._rich_style
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._rich_style = None
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._update_subtitle()
+
+    def _update_subtitle(self) -> None:
+        parts = []
+        if self.dropped:
+            parts.append(f"{self.dropped:,} lines not shown · dropped (flood)")
+        if self.max_scroll_y and self.scroll_y < self.max_scroll_y:
+            parts.append(f"scrolled back {round(self.max_scroll_y - self.scroll_y):,} lines · End follows")
+        subtitle = " · ".join(parts)
+        if subtitle != self.border_subtitle:
+            self.border_subtitle = subtitle
 
     def visible_lines(self) -> int:
         """Lines worth writing per batch: what can be visible (MIN_PER_FLUSH..MAX_PER_FLUSH)."""
@@ -73,7 +128,12 @@ class LogView(RichLog):
         return max(MIN_PER_FLUSH, min(MAX_PER_FLUSH, height)) if height > 0 else MAX_PER_FLUSH
 
     def add_lines(self, lines: Sequence[tuple[LineKind, str]], dropped: int = 0) -> None:
-        """Append a batch: writes its newest visible_lines(), counts the rest (and `dropped`) as not shown."""
+        """Append a batch now (after anything queued): its newest visible_lines(); the rest are counted."""
+        self.flush()
+        self._write_batch(lines, dropped)
+
+    def _write_batch(self, lines: Sequence[tuple[LineKind, str]], dropped: int) -> None:
+        """Write the newest visible_lines() of a batch, count the rest (and `dropped`) as not shown."""
         over = max(0, len(lines) - self.visible_lines())
         self.dropped += dropped + over
         for kind, line in lines[over:]:
@@ -88,4 +148,4 @@ class LogView(RichLog):
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.written += len(lines) - over
         if self.dropped:
-            self.border_subtitle = f"{self.dropped:,} lines not shown · dropped (flood)"
+            self._update_subtitle()

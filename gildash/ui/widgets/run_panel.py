@@ -8,12 +8,8 @@ from __future__ import annotations
 import signal as _signal
 from dataclasses import dataclass
 
-from rich.style import Style
-from rich.text import Text
-from textual.geometry import Size
-from textual.widget import Widget
-
 from gildash.engine.model import RunResult
+from gildash.ui.widgets.lines import Line, LineWidget
 from gildash.ui.widgets.log_view import CONTROLS
 
 MAX_BARS = 8
@@ -91,10 +87,15 @@ def progress_bar(done: int, total: int, width: int) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-class RunPanel(Widget):
-    """Configuration line, state line, per-worker progress and the final status of the current run."""
+class RunPanel(LineWidget):
+    """Configuration line, state line, per-worker progress and the final status of the current run.
+
+    The screen sets its public attributes (state, sweep, extra) and calls `changed()` to repaint.
+    """
 
     COMPONENT_CLASSES = {"run--label", "run--value", "run--ok", "run--failed", "run--bar", "run--state"}
+    PREFIX = "run"
+    ELLIPSIS_OVERFLOW = True
 
     DEFAULT_CSS = """
     RunPanel { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
@@ -120,7 +121,7 @@ class RunPanel(Widget):
     def set_config(self, config: RunConfig) -> None:
         """What the next run will be."""
         self.config = config
-        self.refresh()
+        self.changed()
 
     def start(self) -> None:
         """A run began: clear progress and status."""
@@ -128,100 +129,82 @@ class RunPanel(Widget):
         self.progress = {}
         self.status = None
         self.elapsed = 0.0
-        self.refresh(layout=True)
+        self.changed()
 
     def set_progress(self, worker: int, done: int, total: int) -> None:
         """One worker's progress."""
         self.update_progress({worker: (done, total)})
 
     def update_progress(self, progress: dict[int, tuple[int, int]]) -> None:
-        """Several workers' latest progress; repaints only when a drawn bar or percent changes."""
-        before = self._drawn_progress()
-        rows = self._bar_rows()
+        """Several workers' latest progress; repaints only the bars whose cells change."""
         self.progress.update(progress)
-        if self._drawn_progress() != before:
-            # Re-layout only when a bar row appeared: layout costs a pass over the whole screen.
-            self.refresh(layout=self._bar_rows() != rows)
+        self.changed()
 
     def set_elapsed(self, elapsed: float) -> None:
         """Seconds since the run started; repaints only when the shown tenths change."""
-        changed = self.elapsed is None or f"{self.elapsed:.1f}" != f"{elapsed:.1f}"
         self.elapsed = elapsed
-        if changed:
-            self.refresh()
+        self.changed()
 
     def _bar_width(self) -> int:
         return max(4, min(40, max(10, self.size.width) - 22))
-
-    def _drawn_progress(self) -> tuple[tuple[int, int, int], ...]:
-        """(worker, percent, filled cells) per worker: what the bars show."""
-        bar_w = self._bar_width()
-        out = []
-        for worker, (done, total) in sorted(self.progress.items()):
-            frac = 0.0 if total <= 0 else min(1.0, max(0.0, done / total))
-            out.append((worker, 0 if total <= 0 else 100 * done // total, round(frac * bar_w)))
-        return tuple(out)
 
     def finish(self, result: RunResult) -> None:
         """The run ended: show its status line."""
         self.state = "finished"
         self.status = status_line(result)
         self.elapsed = result.harness_wall_s
-        self.refresh(layout=True)
-
-    def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"run--{name}", partial=True)
+        self.changed()
 
     @property
     def status_text(self) -> str:
         """The final status line ('' while running or before any run)."""
         return self.status[0] if self.status else ""
 
-    def _bar_rows(self) -> int:
-        n = len(self.progress)
-        return n if n <= MAX_BARS else MAX_BARS + 1
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return 2 + self._bar_rows() + (1 if self.status else 0)
-
-    def render(self) -> Text:
+    def build_lines(self) -> list[Line]:
         c = self.config
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for label, value in (
-            ("workload ", c.workload),
-            ("  threads ", str(c.threads)),
-            ("  size ", f"{c.size_name} ({c.size_note})" if c.size_note else c.size_name),
-            ("  executor ", c.executor + "s"),
-        ):
-            text.append(label, self._style("label"))
-            text.append(value, self._style("value"))
-        text.append("\n")
+        size = f"{c.size_name} ({c.size_note})" if c.size_note else c.size_name
+        config: Line = (
+            ("workload ", "label"),
+            (c.workload, "value"),
+            ("  threads ", "label"),
+            (str(c.threads), "value"),
+            ("  size ", "label"),
+            (size, "value"),
+            ("  executor ", "label"),
+            (c.executor + "s", "value"),
+        )
         state = self.state
         if self.sweep is not None:
             state = f"{state} · sweep {self.sweep[0]}/{self.sweep[1]}"
-        text.append(state, self._style("state" if self.state in ("running", "stopping") else "label"))
+        status: list[tuple[str, str]] = [
+            (state, "state" if self.state in ("running", "stopping") else "label")
+        ]
         if self.elapsed is not None:
-            text.append(f" · {self.elapsed:.1f} s", self._style("label"))
+            status.append((f" · {self.elapsed:.1f} s", "label"))
         if c.target:
-            text.append(f" · target {c.target}", self._style("label"))
+            status.append((f" · target {c.target}", "label"))
         if self.extra:
-            text.append(f" · {self.extra}", self._style("label"))
+            status.append((f" · {self.extra}", "label"))
+        lines: list[Line] = [config, tuple(status)]
         workers = sorted(self.progress.items())
         bar_w = self._bar_width()
         for worker, (done, total) in workers[:MAX_BARS]:
             pct = 0 if total <= 0 else 100 * done // total
-            text.append("\n")
-            text.append(f"w{worker:<3}", self._style("label"))
-            text.append(progress_bar(done, total, bar_w), self._style("bar"))
-            text.append(f" {pct:3d}%")
+            lines.append(
+                ((f"w{worker:<3}", "label"), (progress_bar(done, total, bar_w), "bar"), (f" {pct:3d}%", ""))
+            )
         if len(workers) > MAX_BARS:
             rest = workers[MAX_BARS:]
             done = sum(d for _w, (d, _t) in rest)
             total = sum(t for _w, (_d, t) in rest)
             pct = 0 if total <= 0 else 100 * done // total
-            text.append(f"\n+{len(rest)} more workers {pct:3d}%", self._style("label"))
+            lines.append(((f"+{len(rest)} more workers {pct:3d}%", "label"),))
+        if self.state in ("running", "stopping"):
+            # Rows for the bars to come: they then fill in place instead of re-laying out the screen mid-run.
+            n = c.threads
+            reserved = 2 + (n if n <= MAX_BARS else MAX_BARS + 1)
+            lines.extend(() for _ in range(reserved - len(lines)))
         if self.status:
             line, kind = self.status
-            text.append("\n")
-            text.append(line, self._style(kind))
-        return text
+            lines.append(((line, kind),))
+        return lines

@@ -9,10 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from rich.style import Style
-from rich.text import Text
-from textual.geometry import Size
-from textual.widget import Widget
+from gildash.ui.widgets.lines import Line, LineWidget
 
 HISTORY = 200
 """Samples kept per lane (20 s at the 10 Hz sampler)."""
@@ -39,10 +36,11 @@ def busy_average(lane: Sequence[float], window: int = 10) -> float:
     return sum(busy) / len(busy) if busy else 0.0
 
 
-class ThreadLanes(Widget):
+class ThreadLanes(LineWidget):
     """Lanes of per-thread utilization, newest on the right."""
 
     COMPONENT_CLASSES = {"lanes--idle", "lanes--low", "lanes--mid", "lanes--high", "lanes--label"}
+    PREFIX = "lanes"
 
     DEFAULT_CSS = """
     ThreadLanes { height: auto; min-height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
@@ -71,52 +69,49 @@ class ThreadLanes(Widget):
         """Forget every lane (a new run starts)."""
         self._lanes.clear()
         self._ticks = 0
-        self.refresh(layout=True)
+        self.changed()
 
     def push(self, thread_ids: Sequence[int], utils: Sequence[float]) -> None:
         """Add one sample: utilization per thread id; lanes not in it get an idle cell."""
-        now = dict(zip(thread_ids, utils, strict=False))
-        grew = False
-        for tid in now:
-            if tid not in self._lanes and len(self._lanes) < MAX_LANES:
-                # Back-fill so a late thread's strip lines up in time with the others.
-                self._lanes[tid] = deque([0.0] * min(self._ticks, HISTORY), maxlen=HISTORY)
-                grew = True
-        for tid, lane in self._lanes.items():
-            lane.append(min(1.0, max(0.0, float(now.get(tid, 0.0)))))
-        self._ticks += 1
-        self.refresh(layout=grew)
+        self.push_many([(thread_ids, utils)])
 
-    def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"lanes--{name}", partial=True)
+    def push_many(self, samples: Sequence[tuple[Sequence[int], Sequence[float]]]) -> None:
+        """Add several samples in order, then repaint once."""
+        for thread_ids, utils in samples:
+            now = dict(zip(thread_ids, utils, strict=False))
+            for tid in now:
+                if tid not in self._lanes and len(self._lanes) < MAX_LANES:
+                    # Back-fill so a late thread's strip lines up in time with the others.
+                    self._lanes[tid] = deque([0.0] * min(self._ticks, HISTORY), maxlen=HISTORY)
+            for tid, lane in self._lanes.items():
+                lane.append(min(1.0, max(0.0, float(now.get(tid, 0.0)))))
+            self._ticks += 1
+        self.changed()
 
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return max(1, len(self._lanes))
-
-    def render(self) -> Text:
+    def build_lines(self) -> list[Line]:
         if not self._lanes:
-            return Text("thread lanes appear when a run starts", style=self._style("label"))
-        width = max(1, self.size.width)
+            return [(("thread lanes appear when a run starts", "label"),)]
         label_w = 4
-        strip_w = max(1, width - label_w - 6)
-        text = Text(no_wrap=True, overflow="crop")
+        strip_w = max(1, self.size.width - label_w - 6)
+        lines: list[Line] = []
         for n, lane in enumerate(self._lanes.values()):
-            if n:
-                text.append("\n")
-            text.append(f"T{n + 1}".ljust(label_w), self._style("label"))
             tail = list(lane)[-strip_w:]
-            text.append(" " * (strip_w - len(tail)))
-            # One span per run of equal levels, not one per cell: far fewer segments to render per frame.
+            segments: list[tuple[str, str]] = [
+                (f"T{n + 1}".ljust(label_w), "label"),
+                (" " * (strip_w - len(tail)), ""),
+            ]
+            # One segment per run of equal levels, not one per cell: far fewer segments to draw per frame.
             run_level, run = "", ""
             for u in tail:
                 glyph = SHADES[min(len(SHADES) - 1, max(1 if u >= 0.05 else 0, round(u * (len(SHADES) - 1))))]
                 cell_level = util_level(u)
                 if cell_level != run_level and run:
-                    text.append(run, self._style(run_level))
+                    segments.append((run, run_level))
                     run = ""
                 run_level = cell_level
                 run += glyph
             if run:
-                text.append(run, self._style(run_level))
-            text.append(f" {busy_average(lane) * 100:3.0f}%")
-        return text
+                segments.append((run, run_level))
+            segments.append((f" {busy_average(lane) * 100:3.0f}%", ""))
+            lines.append(tuple(segments))
+        return lines

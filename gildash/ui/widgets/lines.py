@@ -1,0 +1,148 @@
+"""A widget drawn as lines of (text, component) segments, each line's strip cached: a change repaints a line.
+
+Textual re-renders a whole `render()` result (text -> content -> strips) whenever any part of a widget
+is refreshed. The live panels change a line or two per tick, several times a second, for as long as the
+dashboard is open, and that cost is what the observer adds to the machine it observes. Here a subclass
+describes its lines as plain tuples; the base diffs them against what is on screen, refreshes only the
+changed lines and builds each strip from segments directly (no Text, no Content, no re-wrapping).
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual.css.scalar import Unit
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+Line = tuple[tuple[str, str], ...]
+"""One drawn line: (text, component name without the widget's prefix, '' for the plain style) segments."""
+
+ELLIPSIS = "…"
+
+
+def ink(line: Line) -> Line:
+    """A line as it looks: blank cells look the same in any colour (a level change leaves empty strips)."""
+    return tuple((t, n if t.strip() else "") for t, n in line if t)
+
+
+def plain(line: Line) -> str:
+    """A line's text without styles."""
+    return "".join(text for text, _name in line)
+
+
+class LineWidget(Widget):
+    """Subclasses implement `build_lines()`, call `changed()` when what they draw may have changed."""
+
+    PREFIX = ""
+    """Component class prefix: segment name 'x' is styled by component class f'{PREFIX}--x'."""
+    ELLIPSIS_OVERFLOW = False
+    """Lines wider than the widget end in '…' (else they are cropped)."""
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self._lines: list[Line] | None = None
+        """build_lines() as of the last changed() (None: stale, rebuilt on the next render)."""
+        self._lines_width = -1
+        """Width the lines were built for."""
+        self._strips: dict[int, tuple[Line, Strip]] = {}
+        """Rendered strip per line y, with the line it was built from."""
+        self._styles: dict[str, Style] = {}
+        """Resolved Rich style per segment name (resolving walks the DOM; lines reuse a handful)."""
+
+    # --- for subclasses --------------------------------------------------------------------------------
+
+    def build_lines(self) -> list[Line]:
+        """What the widget draws now, one tuple of segments per line (may read self.size)."""
+        raise NotImplementedError
+
+    def changed(self) -> None:
+        """What it draws may have changed: repaint the lines that did (re-layout when their count did)."""
+        old = self._lines
+        if old is None or not self.is_mounted or self._lines_width != self.size.width:
+            self._lines = None
+            self.refresh(layout=True)
+            return
+        new = self._build()
+        if len(new) != len(old):
+            # A layout pass costs a whole screen; skip it when a CSS min-height already holds both counts.
+            self.refresh(layout=not (self._holds(len(old)) and self._holds(len(new))))
+            return
+        width = self.size.width
+        regions = [
+            Region(0, y, width, 1) for y, (a, b) in enumerate(zip(old, new, strict=True)) if ink(a) != ink(b)
+        ]
+        if regions:
+            self.refresh(*regions)
+
+    def _holds(self, rows: int) -> bool:
+        """The widget's height stays as it is with `rows` lines (its min-height in cells covers them)."""
+        min_height = self.styles.min_height
+        if min_height is None or min_height.unit != Unit.CELLS:
+            return False
+        return max(1, rows) <= min_height.value == self.size.height
+
+    @property
+    def lines(self) -> list[Line]:
+        """The current lines (built on demand)."""
+        if self._lines is None or self._lines_width != self.size.width:
+            self._build()
+        assert self._lines is not None
+        return self._lines
+
+    @property
+    def plain_text(self) -> str:
+        """The current lines as plain text, one per row (what a test or a screen reader sees)."""
+        return "\n".join(plain(line) for line in self.lines)
+
+    # --- Textual ---------------------------------------------------------------------------------------
+
+    def _build(self) -> list[Line]:
+        self._lines = self.build_lines()
+        self._lines_width = self.size.width
+        return self._lines
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(1, len(self.lines))
+
+    def on_resize(self) -> None:
+        self._lines = None
+        self._strips.clear()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # a theme change recolours every cached strip
+        self._styles.clear()
+
+    def _segment_style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self.get_component_rich_style(f"{self.PREFIX}--{name}") if name else self.rich_style
+            self._styles[name] = style
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        lines = self.lines
+        width = self.size.width
+        if y >= len(lines):
+            return Strip.blank(width, self._segment_style(""))
+        line = lines[y]
+        cached = self._strips.get(y)
+        if cached is not None and cached[0] == line and cached[1].cell_length == width:
+            return cached[1]
+        strip = self._strip(line, width)
+        self._strips[y] = (line, strip)
+        return strip
+
+    def _strip(self, line: Line, width: int) -> Strip:
+        segments = [Segment(text, self._segment_style(name)) for text, name in line if text]
+        length = sum(cell_len(text) for text, _name in line)
+        strip = Strip(segments, length)
+        if length > width and self.ELLIPSIS_OVERFLOW and width > 0:
+            strip = Strip.join(
+                [strip.crop(0, width - 1), Strip([Segment(ELLIPSIS, self._segment_style(""))], 1)]
+            )
+        return strip.crop_extend(0, width, self._segment_style(""))

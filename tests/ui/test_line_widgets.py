@@ -1,0 +1,154 @@
+"""Line-cached panels repaint only what changed, never re-lay out mid-run; the log flushes in batches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+
+from gildash.ui.widgets.gauge import Gauge
+from gildash.ui.widgets.lines import Line, LineWidget
+from gildash.ui.widgets.log_view import LogView
+from gildash.ui.widgets.run_panel import RunConfig, RunPanel
+from gildash.ui.widgets.thread_lanes import ThreadLanes
+
+
+class Rows(LineWidget):
+    COMPONENT_CLASSES = {"rows--hot"}
+    PREFIX = "rows"
+    DEFAULT_CSS = "Rows { height: auto; } Rows > .rows--hot { color: red; }"
+
+    def __init__(self, rows: list[str]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def build_lines(self) -> list[Line]:
+        return [((row, "hot" if row.startswith("!") else ""),) for row in self.rows]
+
+
+class RowsApp(App[None]):
+    def __init__(self, widget: Any) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
+
+
+def spy_refresh(monkeypatch: Any, widget: Any) -> list[tuple[tuple[Region, ...], bool]]:
+    calls: list[tuple[tuple[Region, ...], bool]] = []
+    original = widget.refresh
+
+    def spy(*regions: Any, **kwargs: Any) -> Any:
+        calls.append((regions, bool(kwargs.get("layout"))))
+        return original(*regions, **kwargs)
+
+    monkeypatch.setattr(widget, "refresh", spy)
+    return calls
+
+
+async def test_only_changed_lines_are_repainted(monkeypatch: Any) -> None:
+    widget = Rows(["a", "b", "c"])
+    async with RowsApp(widget).run_test(size=(20, 6)) as pilot:
+        await pilot.pause()
+        calls = spy_refresh(monkeypatch, widget)
+        widget.changed()
+        assert calls == []  # nothing changed: no repaint at all
+        widget.rows = ["a", "!b", "c"]
+        widget.changed()
+        assert calls == [((Region(0, 1, 20, 1),), False)]
+        await pilot.pause()
+        assert widget.plain_text == "a\n!b\nc"
+        strip = widget.render_line(1)
+        assert strip.text.rstrip() == "!b" and strip.cell_length == 20
+        assert any(seg.style is not None and seg.style.color is not None for seg in strip)
+        assert widget.render_line(1) is strip  # cached: unchanged lines are not rebuilt
+
+
+async def test_a_new_line_re_lays_out_unless_min_height_holds_it(monkeypatch: Any) -> None:
+    widget = Rows(["a"])
+    async with RowsApp(widget).run_test(size=(20, 8)) as pilot:
+        await pilot.pause()
+        calls = spy_refresh(monkeypatch, widget)
+        widget.rows = ["a", "b"]
+        widget.changed()
+        assert calls[-1][1] is True  # height: auto grows by a row: layout needed
+        await pilot.pause()
+        widget.styles.min_height = 4
+        await pilot.pause()
+        assert widget.size.height == 4
+        calls.clear()
+        widget.rows = ["a", "b", "c"]
+        widget.changed()
+        assert calls and calls[-1][1] is False  # still 4 rows tall: repaint only
+        await pilot.pause()
+        assert widget.plain_text == "a\nb\nc"
+
+
+async def test_run_panel_reserves_bar_rows_for_the_run(monkeypatch: Any) -> None:
+    panel = RunPanel()
+    async with RowsApp(panel).run_test(size=(60, 12)) as pilot:
+        panel.set_config(RunConfig("sum_squares", 3, "small", "", "thread", "py3.11"))
+        panel.start()
+        await pilot.pause()
+        assert len(panel.lines) == 2 + 3 and panel.size.height == 5
+        calls = spy_refresh(monkeypatch, panel)
+        panel.update_progress({0: (1, 4), 1: (2, 4), 2: (0, 4)})
+        assert calls and not any(layout for _regions, layout in calls)
+        await pilot.pause()
+        assert "w2" in panel.plain_text and " 50%" in panel.plain_text
+
+
+async def test_thread_lanes_appear_without_a_layout_inside_their_min_height(monkeypatch: Any) -> None:
+    lanes = ThreadLanes()
+    lanes.styles.min_height = 5
+    async with RowsApp(lanes).run_test(size=(60, 8)) as pilot:
+        await pilot.pause()
+        calls = spy_refresh(monkeypatch, lanes)
+        lanes.push_many([((11,), (1.0,)), ((11, 12), (1.0, 0.5))])
+        assert calls and not any(layout for _regions, layout in calls)
+        await pilot.pause()
+        assert lanes.lane_count == 2 and lanes.latest() == [1.0, 0.5]
+        assert lanes.plain_text.splitlines()[1].startswith("T2")
+
+
+async def test_gauge_never_shows_more_cores_than_the_machine_has_while_live() -> None:
+    gauge = Gauge(2)
+    async with RowsApp(gauge).run_test(size=(30, 8)):
+        gauge.set_value(2.13)
+        assert gauge.value == 2.0 and gauge.text.startswith("2.0 of 2")
+        gauge.set_value(1.98, final=True)
+        assert gauge.value == pytest.approx(1.98)
+
+
+async def test_log_queues_until_flush_and_counts_what_it_cannot_hold() -> None:
+    log = LogView()
+    async with RowsApp(log).run_test(size=(60, 10)) as pilot:
+        log.queue_lines([("out", f"line {i}") for i in range(5)])
+        assert log.written == 0 and log.queued == 5
+        log.flush()
+        assert log.written == 5 and log.queued == 0
+        log.queue_lines([("out", "late")])
+        log.add_lines([("note", "note")])  # written after what was queued, in order
+        await pilot.pause()
+        shown = [strip.text.strip() for strip in log.lines]
+        assert shown[-2:] == ["late", "· note"]
+        log.queue_lines([("out", f"flood {i}") for i in range(10_000)], dropped=7)
+        log.flush()
+        assert log.dropped > 7 and "lines not shown" in str(log.border_subtitle)
+
+
+async def test_log_says_when_it_is_scrolled_back() -> None:
+    log = LogView()
+    async with RowsApp(log).run_test(size=(60, 6)) as pilot:
+        log.add_lines([("out", f"line {i}") for i in range(40)])
+        await pilot.pause()
+        assert log.border_subtitle == ""
+        log.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        assert "scrolled back" in str(log.border_subtitle)
+        log.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert log.border_subtitle == ""
