@@ -142,7 +142,7 @@ async def assert_keys_answered(pilot: Pilot[int], dash: DashboardScreen) -> floa
 
 def log_text(dash: DashboardScreen) -> str:
     log = dash.query_one(LogView)
-    return "\n".join("".join(seg.text for seg in strip) for strip in log.lines)
+    return "\n".join(log.plain_lines)
 
 
 async def finish(pilot: Pilot[int], dash: DashboardScreen) -> str:

@@ -133,7 +133,7 @@ async def test_log_queues_until_flush_and_counts_what_it_cannot_hold() -> None:
         log.queue_lines([("out", "late")])
         log.add_lines([("note", "note")])  # written after what was queued, in order
         await pilot.pause()
-        shown = [strip.text.strip() for strip in log.lines]
+        shown = log.plain_lines
         assert shown[-2:] == ["late", "· note"]
         log.queue_lines([("out", f"flood {i}") for i in range(10_000)], dropped=7)
         log.flush()
@@ -152,3 +152,20 @@ async def test_log_says_when_it_is_scrolled_back() -> None:
         log.scroll_end(animate=False, immediate=True)
         await pilot.pause()
         assert log.border_subtitle == ""
+
+
+async def test_log_keeps_showing_the_newest_line_when_it_shrinks_and_end_follows_again() -> None:
+    log = LogView()
+    async with RowsApp(log).run_test(size=(60, 12)) as pilot:
+        log.add_lines([("out", f"line {i}") for i in range(40)])
+        await pilot.pause()
+        log.styles.height = 5  # a panel above grew (a run's status line)
+        await pilot.pause()
+        assert log.scroll_y == log.max_scroll_y and log.border_subtitle == ""
+        log.focus()
+        await pilot.press("pageup")
+        assert log.scroll_y < log.max_scroll_y
+        log.add_lines([("out", "newer")])  # reading back is not interrupted by a write
+        assert log.scroll_y < log.max_scroll_y and "scrolled back" in str(log.border_subtitle)
+        await pilot.press("end")
+        assert log.scroll_y == log.max_scroll_y and log.plain_lines[-1] == "newer"

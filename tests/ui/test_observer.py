@@ -151,6 +151,6 @@ async def test_log_never_writes_control_characters() -> None:
         log = app.query_one(LogView)
         log.add_lines([("out", "a\x1b[2Jb\x07c\td")])
         await pilot.pause()
-        shown = "".join(seg.text for strip in log.lines for seg in strip)
+        shown = "".join(log.plain_lines)
         assert "\x1b" not in shown and "\x07" not in shown
         assert "a�[2Jb�c" in shown

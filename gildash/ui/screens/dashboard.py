@@ -61,8 +61,8 @@ YIELD_EVERY = 500
 """Updates processed between forced yields to the event loop (a flood must not starve the UI)."""
 TICK_S = 0.25
 """Core sampling and screen update period (4 Hz): run updates accumulate between ticks."""
-LOG_EVERY = 2
-"""Ticks between log flushes while a run goes (2 Hz): scrolling repaints every visible log line."""
+LOG_EVERY = 4
+"""Ticks between log flushes while a run goes (1 Hz): scrolling repaints every visible log line."""
 MAX_THREADS = 64
 """Thread count upper bound of `+`."""
 RUST_WORKLOADS = ("sum_squares", "primes")

@@ -138,11 +138,14 @@ class LineWidget(Widget):
         return strip
 
     def _strip(self, line: Line, width: int) -> Strip:
+        # One Strip per line: each Strip builds seven caches, so no crop/extend intermediates when it fits.
+        base = self._segment_style("")
         segments = [Segment(text, self._segment_style(name)) for text, name in line if text]
         length = sum(cell_len(text) for text, _name in line)
-        strip = Strip(segments, length)
-        if length > width and self.ELLIPSIS_OVERFLOW and width > 0:
-            strip = Strip.join(
-                [strip.crop(0, width - 1), Strip([Segment(ELLIPSIS, self._segment_style(""))], 1)]
-            )
-        return strip.crop_extend(0, width, self._segment_style(""))
+        if length > width:
+            keep = width - 1 if self.ELLIPSIS_OVERFLOW and width > 0 else width
+            cropped = Strip(segments, length).crop(0, keep)
+            segments = [*cropped, *([Segment(ELLIPSIS, base)] if keep < width else [])]
+        elif length < width:
+            segments.append(Segment(" " * (width - length), base))
+        return Strip(segments, width)
