@@ -128,6 +128,11 @@ PRESETS: dict[str, tuple[SizePreset, SizePreset, SizePreset]] = {
 """Size presets per workload."""
 
 
+RUN_SAMPLE_S = 0.25
+"""Process-tree sampling period of dashboard runs: one lane cell per screen tick (4 Hz), not the CLI's 10 Hz
+(the headline figures come from the workload's own summary either way)."""
+
+
 def preset(workload: str, size_name: str) -> SizePreset:
     """The preset of a workload by size name (the workload default when unknown)."""
     for p in PRESETS.get(workload, ()):
@@ -166,7 +171,7 @@ def live_sources(config: Path | None = None, *, record_dir: Path | None = None) 
         return discover_targets(config)
 
     def start_run(spec: RunSpec) -> RunLike:
-        return Run(spec)
+        return Run(spec, sample_interval=RUN_SAMPLE_S)
 
     return Sources(
         targets=targets,

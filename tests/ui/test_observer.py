@@ -154,3 +154,14 @@ async def test_log_never_writes_control_characters() -> None:
         shown = "".join(log.plain_lines)
         assert "\x1b" not in shown and "\x07" not in shown
         assert "a�[2Jb�c" in shown
+
+
+def test_cores_show_the_mean_of_the_last_second() -> None:
+    panel = CoresPanel(2)
+    for value in (0.0, 4.0, 0.0, 0.0):  # one 10 ms tick in a 250 ms sample is a 4 % step
+        panel.push((value, 100.0))
+    assert panel.shown == (1.0, 100.0) and panel.latest == (0.0, 100.0)
+    panel.push((0.0, 100.0))
+    assert panel.shown == (1.0, 100.0)
+    panel.push((0.0, 100.0))  # the 4 % sample left the 1-s window
+    assert panel.shown == (0.0, 100.0)

@@ -1,6 +1,7 @@
 """Per-core CPU panel: one row per logical CPU (bar, percent, history strip), a heat-map grid when many.
 
 Owns its history (a deque per core of 1-s means, 256 s); fed with percent tuples, never samples itself.
+Bars and numbers show the mean of the last second's samples, refreshed at every sample (see `shown`).
 Repaints only the lines whose cells change (LineWidget): an idle machine sampled at 4 Hz costs a line or
 two per frame, never the whole panel.
 """
@@ -84,9 +85,13 @@ class CoresPanel(LineWidget):
     def _reset(self, cores: int) -> None:
         self._history: list[deque[float]] = [deque(maxlen=HISTORY) for _ in range(cores)]
         self._latest: tuple[float, ...] = tuple(0.0 for _ in range(cores))
+        self._window: deque[tuple[float, ...]] = deque(maxlen=STRIP_EVERY)
+        """The last second of samples: what the bars and numbers show is their mean."""
         self._sums = [0.0] * cores
         self._pending = 0
         """Samples summed in _sums since the last history point."""
+        self._charts: tuple[tuple[int, int], list[list[str]]] | None = None
+        """((strip width, rows), chart rows per core): rebuilt at each history point (once a second)."""
 
     @property
     def cores(self) -> int:
@@ -97,6 +102,18 @@ class CoresPanel(LineWidget):
     def latest(self) -> tuple[float, ...]:
         """The most recent percent per core (0 before any sample)."""
         return self._latest
+
+    @property
+    def shown(self) -> tuple[float, ...]:
+        """What the bars and numbers show per core: the mean of the last second's samples.
+
+        A 250 ms sample of /proc/stat counts 10 ms ticks, so it moves in 4 % steps: an idle core flickers
+        0 % <-> 4 %. The 1-s mean, still refreshed at every sample, is steadier and four times finer.
+        """
+        window = self._window
+        if not window:
+            return self._latest
+        return tuple(sum(column) / len(window) for column in zip(*window, strict=True))
 
     def history(self, core: int) -> list[float]:
         """The kept history of one core (means of STRIP_EVERY samples), oldest first."""
@@ -109,6 +126,7 @@ class CoresPanel(LineWidget):
         if len(percent) != len(self._history):
             self._reset(len(percent))
         self._latest = tuple(min(100.0, max(0.0, float(value))) for value in percent)
+        self._window.append(self._latest)
         for i, value in enumerate(self._latest):
             self._sums[i] += value
         self._pending += 1
@@ -117,6 +135,7 @@ class CoresPanel(LineWidget):
                 hist.append(total / self._pending)
             self._sums = [0.0] * len(self._sums)
             self._pending = 0
+            self._charts = None
         self.changed()
 
     def _grid_mode(self) -> bool:
@@ -129,9 +148,9 @@ class CoresPanel(LineWidget):
         return 1 + -(-self.cores // per_row)
 
     def _header(self) -> str:
-        latest = self._latest
-        avg = sum(latest) / len(latest) if latest else 0.0
-        return f"{self.cores} cores · {sum(latest) / 100:.1f} busy · avg {avg:3.0f}%"
+        shown = self.shown
+        avg = sum(shown) / len(shown) if shown else 0.0
+        return f"{self.cores} cores · {sum(shown) / 100:.1f} busy · avg {avg:3.0f}%"
 
     def _geometry(self) -> tuple[int, int, int, int]:
         """(label width, bar width, strip width, chart rows) for the current size."""
@@ -146,7 +165,7 @@ class CoresPanel(LineWidget):
     def build_lines(self) -> list[Line]:
         """What the panel draws, line by line, as (text, component name or '') segments."""
         width = max(1, self.size.width)
-        latest = self._latest
+        latest = self.shown
         lines: list[Line] = [((self._header(), "label"),)]
         if self._grid_mode():
             # Heat-map: one 2-cell block per core, row-major, coloured by its current load.
@@ -156,7 +175,11 @@ class CoresPanel(LineWidget):
                 lines.append(tuple(("██" if v >= 5 else "░░", level(v)) for v in row))
             return lines
         label_w, bar_w, spark_w, rows = self._geometry()
-        for i, hist in enumerate(self._history):
+        if self._charts is None or self._charts[0] != (spark_w, rows):
+            charts = [[chart_row(hist, spark_w, rows, r) for r in range(rows)] for hist in self._history]
+            self._charts = ((spark_w, rows), charts)
+        charts = self._charts[1]
+        for i in range(len(self._history)):
             value = latest[i]
             filled = round(value / 100 * bar_w)
             load = level(value)
@@ -171,6 +194,6 @@ class CoresPanel(LineWidget):
                 else:
                     line = ((" " * (label_w + bar_w + 6), ""),)
                 if spark_w:
-                    line += ((chart_row(hist, spark_w, rows, r), load),)
+                    line += ((charts[i][r], load),)
                 lines.append(line)
         return lines

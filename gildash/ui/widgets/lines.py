@@ -72,7 +72,9 @@ class LineWidget(Widget):
             return
         width = self.size.width
         regions = [
-            Region(0, y, width, 1) for y, (a, b) in enumerate(zip(old, new, strict=True)) if ink(a) != ink(b)
+            Region(0, y, width, 1)
+            for y, (a, b) in enumerate(zip(old, new, strict=True))
+            if a != b and ink(a) != ink(b)
         ]
         if regions:
             self.refresh(*regions)

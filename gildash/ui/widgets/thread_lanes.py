@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from gildash.ui.widgets.lines import Line, LineWidget
 
 HISTORY = 200
-"""Samples kept per lane (20 s at the 10 Hz sampler)."""
+"""Samples kept per lane (50 s at the dashboard's 4 Hz sampler, 20 s of a 10 Hz recording)."""
 SHADES = " ░▒▓█"
 """Cell glyphs from idle to fully busy (readable without colour too)."""
 MAX_LANES = 16
