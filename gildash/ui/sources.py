@@ -10,7 +10,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -250,6 +250,22 @@ class RunTap:
         elif isinstance(update, RunFinished):
             rec.result(run_id, update.result)
 
+    def batch(self, updates: Sequence[RunUpdate]) -> None:
+        """Record several updates in order; consecutive stdout lines go out in one write."""
+        lines: list[tuple[float, str, bool]] = []
+        for update in updates:
+            if isinstance(update, EventReceived):
+                self._t = update.t
+                truncated = isinstance(update.event, MalformedLine) and update.event.truncated
+                lines.append((update.t, update.raw, truncated))
+                continue
+            if lines:
+                self._recorder.lines(self._run_id, lines)
+                lines = []
+            self(update)
+        if lines:
+            self._recorder.lines(self._run_id, lines)
+
 
 class BackgroundTap:
     """Hands a run's updates to a writer thread: JSON encoding and file writes stay off the UI thread.
@@ -260,7 +276,7 @@ class BackgroundTap:
     POLL_S = 0.05
     """How often the writer thread looks for new updates (it writes them in one go)."""
 
-    def __init__(self, tap: Callable[[RunUpdate], None]) -> None:
+    def __init__(self, tap: RunTap) -> None:
         self._tap = tap
         self._queue: deque[RunUpdate] = deque()  # append/popleft are thread-safe
         self._closing = threading.Event()
@@ -275,8 +291,10 @@ class BackgroundTap:
         while True:
             closing = self._closing.wait(self.POLL_S)
             while queue:
+                # What arrived since the last look, in order: one write for its lines, not one per line.
+                batch = [queue.popleft() for _ in range(len(queue))]
                 try:
-                    self._tap(queue.popleft())
+                    self._tap.batch(batch)
                 except Exception:
                     pass  # the Recorder never raises; a broken tap must not kill the thread with lines left
             if closing:

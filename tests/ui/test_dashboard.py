@@ -383,3 +383,23 @@ def test_status_line_neutralises_control_characters_and_names_exit_0_errors() ->
     assert text.startswith("error reported: boom")
     reenabled = replace(make_result(spec, "b"), gil_reenabled=True, gil_reenabled_by="evil\x1b[31m")
     assert "\x1b" not in status_line(reenabled)[0]
+
+
+async def test_gauge_digits_take_the_selected_targets_colour(app: GildashApp) -> None:
+    from gildash.ui.widgets.gauge import GaugeDigits
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = await discovered(pilot, app)
+        digits = dash.query_one(GaugeDigits)
+
+        def ink() -> object:
+            return next(seg.style.color for seg in digits.render_line(1) if seg.text.strip() and seg.style)
+
+        await pilot.pause()
+        gil = ink()
+        await pilot.press("2")
+        await pilot.pause()
+        ft = ink()
+        await pilot.press("1")
+        await pilot.pause()
+        assert gil != ft and ink() == gil  # cached strips follow the screen's -gil / -ft classes

@@ -1,14 +1,20 @@
 """The big effective-cores gauge: "1.9 of 2 cores", large digits and a bar with one segment per core.
 
+Both parts are line-cached (LineWidget): a tick that leaves the value's tenth alone repaints nothing.
+
 Live value from SampleTaken.effective_cores while a run goes, then the result's value at the end.
 """
 
 from __future__ import annotations
 
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import ComposeResult
+from textual.geometry import Size
+from textual.renderables.digits import Digits as DigitsRenderable
 from textual.widget import Widget
-from textual.widgets import Digits, Static
+
+from gildash.ui.widgets.lines import Line, LineWidget
 
 PLACEHOLDER = "-.-"
 """Digits before any sample: as wide as "1.9", so the first value re-lays out nothing."""
@@ -37,13 +43,71 @@ def gauge_bar(value: float | None, cores: int, width: int) -> str:
     return "".join(cells)
 
 
+def digit_rows(text: str) -> list[str]:
+    """The three rows of `text` in Textual's 3x3 digit font."""
+    rendered = DigitsRenderable(text).render(Style())
+    rows = [seg.text for seg in rendered if isinstance(seg, Segment) and seg.text != "\n"]
+    return rows[:3]
+
+
+class GaugeDigits(LineWidget):
+    """The value in large digits (its colour comes from the screen's CSS: GIL, free-threaded, native)."""
+
+    DEFAULT_CSS = "GaugeDigits { width: auto; height: 3; }"
+
+    def __init__(self, text: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = text
+
+    def update(self, text: str) -> None:
+        """Show another value; re-lays out only when its width changes."""
+        if text == self.text:
+            return
+        wider = DigitsRenderable.get_width(text) != DigitsRenderable.get_width(self.text)
+        self.text = text
+        if wider:
+            self.refresh(layout=True)
+        self.changed()
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return DigitsRenderable.get_width(self.text)
+
+    def build_lines(self) -> list[Line]:
+        return [((row, ""),) for row in digit_rows(self.text)]
+
+
+class GaugeCaption(LineWidget):
+    """The bar (one segment per core) and "1.9 of 2 cores · live" under the digits."""
+
+    COMPONENT_CLASSES = {"caption--value"}
+    PREFIX = "caption"
+    ELLIPSIS_OVERFLOW = True
+    DEFAULT_CSS = """
+    GaugeCaption { height: 2; }
+    GaugeCaption > .caption--value { text-style: bold; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.value: float | None = None
+        self.cores = 1
+        self.final = False
+
+    def build_lines(self) -> list[Line]:
+        width = max(4, self.size.width) if self.size.width else 20
+        text = gauge_text(self.value, self.cores)
+        suffix = " · measured" if self.final else " · live" if self.value is not None else ""
+        caption: Line = ((text, "value"),)
+        if len(text) + len(suffix) <= width:
+            caption += ((suffix, ""),)
+        return [((gauge_bar(self.value, self.cores, min(width, 60)), ""),), caption]
+
+
 class Gauge(Widget):
     """Effective cores now (or at the end) out of the machine's cores."""
 
     DEFAULT_CSS = """
     Gauge { height: auto; layout: vertical; }
-    Gauge > Digits { width: auto; }
-    Gauge > #gauge-caption { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, cores: int = 1, *, name: str | None = None, id: str | None = None) -> None:
@@ -51,8 +115,6 @@ class Gauge(Widget):
         self._cores = max(1, cores)
         self._value: float | None = None
         self._final = False
-        self._shown: tuple[object, ...] | None = None
-        """(digits, caption, width) on screen: an unchanged gauge is not repainted."""
 
     @property
     def text(self) -> str:
@@ -65,14 +127,14 @@ class Gauge(Widget):
         return self._value
 
     def compose(self) -> ComposeResult:
-        yield Digits(PLACEHOLDER, id="gauge-digits")
-        yield Static(id="gauge-caption")
+        yield GaugeDigits(PLACEHOLDER, id="gauge-digits")
+        yield GaugeCaption(id="gauge-caption")
 
     def on_mount(self) -> None:
         self._update()
 
     def on_resize(self) -> None:
-        self._update()
+        self._update()  # the first size arrives after mount (is_mounted is still False in on_mount)
 
     def set_cores(self, cores: int) -> None:
         """The machine's core count (a replay may come from another machine)."""
@@ -89,20 +151,7 @@ class Gauge(Widget):
     def _update(self) -> None:
         if not self.is_mounted:
             return
-        digits = PLACEHOLDER if self._value is None else f"{self._value:.1f}"
-        width = max(4, self.size.width - 1) if self.size.width else 20
-        caption = Text(no_wrap=True, overflow="ellipsis")
-        caption.append(gauge_bar(self._value, self._cores, min(width, 60)))
-        caption.append("\n")
-        caption.append(self.text, style="bold")
-        suffix = " · measured" if self._final else " · live" if self._value is not None else ""
-        if len(self.text) + len(suffix) <= width:
-            caption.append(suffix)
-        shown = (digits, caption.plain, self.size.width)
-        if shown == self._shown:
-            return  # samples arrive at 10 Hz; most change no cell of the gauge
-        first = self._shown is None
-        self._shown = shown
-        self.query_one(Digits).update(digits)
-        # The caption is always two lines: after the first, repaint it without re-laying out the screen.
-        self.query_one("#gauge-caption", Static).update(caption, layout=first)
+        self.query_one(GaugeDigits).update(PLACEHOLDER if self._value is None else f"{self._value:.1f}")
+        caption = self.query_one(GaugeCaption)
+        caption.value, caption.cores, caption.final = self._value, self._cores, self._final
+        caption.changed()
