@@ -178,7 +178,7 @@ class Run:
         *,
         recorder: Recorder | None = None,
         sample_interval: float = 0.1,
-        core_sample_interval: float = 0.25,
+        core_sample_interval: float | None = 0.25,
         max_line: int = 1 << 20,
         noise_check: bool = True,
     ) -> None:
@@ -335,7 +335,9 @@ class Run:
             asyncio.create_task(self._pump(proc.stdout, self._max_line, self._on_stdout)),
             asyncio.create_task(self._pump(proc.stderr, STDERR_TAIL_BYTES, self._on_stderr)),
         ]
-        samplers = [asyncio.create_task(self._sample_loop(tree)), asyncio.create_task(self._core_loop())]
+        samplers = [asyncio.create_task(self._sample_loop(tree))]
+        if self._core_interval is not None:  # None: the caller samples (and records) cores itself
+            samplers.append(asyncio.create_task(self._core_loop(self._core_interval)))
         wait_task = asyncio.ensure_future(proc.wait())
         try:
             assert self._stop_event is not None
@@ -476,12 +478,12 @@ class Run:
                 self._recorder.sample(self.run_id, sample)
             await self._emit(SampleTaken(sample))
 
-    async def _core_loop(self) -> None:
+    async def _core_loop(self, interval: float) -> None:
         sampler = CoreSampler()
         with contextlib.suppress(Exception):
             await asyncio.to_thread(sampler.sample)  # primes the counters; its zeros are not data
         while True:
-            await asyncio.sleep(self._core_interval)
+            await asyncio.sleep(interval)
             try:
                 sample = await asyncio.to_thread(sampler.sample)
             except Exception:

@@ -171,7 +171,8 @@ def live_sources(config: Path | None = None, *, record_dir: Path | None = None) 
         return discover_targets(config)
 
     def start_run(spec: RunSpec) -> RunLike:
-        return Run(spec, sample_interval=RUN_SAMPLE_S)
+        # No core sampler of the run's own: the dashboard records the per-core samples it draws.
+        return Run(spec, sample_interval=RUN_SAMPLE_S, core_sample_interval=None)
 
     return Sources(
         targets=targets,
@@ -229,9 +230,13 @@ class RunTap:
         self._recorder = recorder
         self._run_id = run_id
         self._t = 0.0
+        self._ended = False
+        """The run's result is written: nothing of this run may follow it (a late core sample)."""
 
     def __call__(self, update: RunUpdate) -> None:
         rec, run_id = self._recorder, self._run_id
+        if self._ended:
+            return
         if isinstance(update, RunStarted):
             rec.run_start(run_id, update.spec, update.argv, update.pid, update.noisy, time.time())
         elif isinstance(update, EventReceived):
@@ -249,11 +254,14 @@ class RunTap:
             rec.cores(run_id, self._t, update.sample)
         elif isinstance(update, RunFinished):
             rec.result(run_id, update.result)
+            self._ended = True
 
     def batch(self, updates: Sequence[RunUpdate]) -> None:
         """Record several updates in order; consecutive stdout lines go out in one write."""
         lines: list[tuple[float, str, bool]] = []
         for update in updates:
+            if self._ended:
+                break
             if isinstance(update, EventReceived):
                 self._t = update.t
                 truncated = isinstance(update.event, MalformedLine) and update.event.truncated

@@ -403,3 +403,24 @@ async def test_gauge_digits_take_the_selected_targets_colour(app: GildashApp) ->
         await pilot.press("1")
         await pilot.pause()
         assert gil != ft and ink() == gil  # cached strips follow the screen's -gil / -ft classes
+
+
+async def test_live_runs_record_the_core_samples_the_dashboard_draws(
+    tmp_path: Path, engine: FakeEngine
+) -> None:
+    from gildash.engine.model import CoreSampleTaken
+    from gildash.engine.recording import read_recording
+
+    engine.delay = 0.15  # a run spanning several 4 Hz ticks
+    app = make_app(replace(fake_sources(engine), record_dir=tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await discovered(pilot, app)
+        await pilot.press("r")
+        await finished(pilot, app)
+        await pilot.pause(0.6)  # ticks after the end must not add to the finished run
+        await pilot.press("q")
+    (path,) = tmp_path.glob("*.jsonl")
+    (run,) = read_recording(path).runs
+    drawn = [u for _t, u in run.items if isinstance(u, CoreSampleTaken) and u.sample.percent == (35.0, 70.0)]
+    assert len(drawn) >= 2  # the dashboard's own 4 Hz samples (the fake run scripts (60, 40) ones too)
+    assert "result" in path.read_text().strip().splitlines()[-1]

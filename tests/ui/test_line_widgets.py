@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fakes import PY311, make_result
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
+from gildash.engine.model import RunSpec
 from gildash.ui.widgets.gauge import Gauge
 from gildash.ui.widgets.lines import Line, LineWidget
 from gildash.ui.widgets.log_view import LogView
@@ -93,12 +95,17 @@ async def test_run_panel_reserves_bar_rows_for_the_run(monkeypatch: Any) -> None
         panel.set_config(RunConfig("sum_squares", 3, "small", "", "thread", "py3.11"))
         panel.start()
         await pilot.pause()
-        assert len(panel.lines) == 2 + 3 and panel.size.height == 5
+        assert len(panel.lines) == 2 + 3 + 1 and panel.size.height == 6  # bars and the status to come
         calls = spy_refresh(monkeypatch, panel)
         panel.update_progress({0: (1, 4), 1: (2, 4), 2: (0, 4)})
         assert calls and not any(layout for _regions, layout in calls)
         await pilot.pause()
         assert "w2" in panel.plain_text and " 50%" in panel.plain_text
+        calls.clear()
+        panel.finish(make_result(RunSpec(PY311, "sum_squares", 3, 1000), "r1"))
+        assert calls and not any(layout for _regions, layout in calls)  # the status fills its reserved row
+        await pilot.pause()
+        assert panel.plain_text.splitlines()[-1].startswith("ok · wall")
 
 
 async def test_thread_lanes_appear_without_a_layout_inside_their_min_height(monkeypatch: Any) -> None:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from gildash.engine import runner
 from gildash.engine.interpreters import target_from_path
 from gildash.engine.model import (
+    CoreSampleTaken,
     EventReceived,
     MalformedLine,
     ProgressEvent,
@@ -122,6 +123,15 @@ async def test_updates_order_and_samples() -> None:
     assert samples and all(s.processes >= 1 and s.effective_cores >= 0 for s in samples)
     assert all(0.0 <= v <= 1.0 for s in samples for v in s.thread_util)
     assert any(isinstance(u, EventReceived) and isinstance(u.event, ProgressEvent) for u in updates)
+
+
+async def test_core_samples_only_when_the_run_samples_cores_itself() -> None:
+    spec = RunSpec(target=PY, workload="custom", cmd=(sys.executable, "-c", "import time; time.sleep(0.6)"))
+    own = await collect(Run(spec, noise_check=False, core_sample_interval=0.1))
+    assert sum(isinstance(u, CoreSampleTaken) for u in own) >= 2
+    none = await collect(Run(spec, noise_check=False, core_sample_interval=None))
+    assert not any(isinstance(u, CoreSampleTaken) for u in none)  # the dashboard records its own
+    assert isinstance(none[-1], RunFinished)
 
 
 async def test_exec_failure_is_an_error_result_not_an_exception(tmp_path: Path) -> None:

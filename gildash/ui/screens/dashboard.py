@@ -24,6 +24,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from gildash.engine.model import (
+    CoreSampleTaken,
     Executor,
     RunFinished,
     RunResult,
@@ -468,6 +469,8 @@ class DashboardScreen(Screen[None]):
             if tap is not None:
                 # Drain the writer thread off the event loop: the recording gets every line, the UI waits not.
                 await asyncio.to_thread(tap.close)
+                if self._tap_obj is tap:
+                    self._tap_obj = None
             if self._recorder is not None and self._recorder.error:
                 self.notify(self._recorder.error, severity="warning")
         return result
@@ -603,6 +606,8 @@ class DashboardScreen(Screen[None]):
                     sample = None  # a failed read skips one frame; the next tick tries again
                 if sample is not None:
                     self.query_one(CoresPanel).push(sample.percent)
+                    if self._run is not None and self._tap_obj is not None:
+                        self._tap_obj(CoreSampleTaken(sample))  # the recording's per-core samples for replays
             self._apply_pending()
             self._ticks += 1
             if not self.running or self._ticks % LOG_EVERY == 0:

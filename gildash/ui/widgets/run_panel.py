@@ -200,9 +200,10 @@ class RunPanel(LineWidget):
             pct = 0 if total <= 0 else 100 * done // total
             lines.append(((f"+{len(rest)} more workers {pct:3d}%", "label"),))
         if self.state in ("running", "stopping"):
-            # Rows for the bars to come: they then fill in place instead of re-laying out the screen mid-run.
+            # Rows for the bars to come and for the final status: they fill in place, so neither the
+            # first progress nor the end of a run re-lays out the screen (runs alike keep one height).
             n = c.threads
-            reserved = 2 + (n if n <= MAX_BARS else MAX_BARS + 1)
+            reserved = 2 + (n if n <= MAX_BARS else MAX_BARS + 1) + 1
             lines.extend(() for _ in range(reserved - len(lines)))
         if self.status:
             line, kind = self.status
