@@ -62,6 +62,8 @@ YIELD_EVERY = 500
 """Updates processed between forced yields to the event loop (a flood must not starve the UI)."""
 TICK_S = 0.25
 """Core sampling and screen update period (4 Hz): run updates accumulate between ticks."""
+RUN_PAINT_EVERY = 2
+"""Ticks between repaints while a run goes (2 Hz; sampling stays at 4 Hz, no sample is dropped)."""
 LOG_EVERY = 4
 """Ticks between log flushes while a run goes (1 Hz): scrolling repaints every visible log line."""
 MAX_THREADS = 64
@@ -598,6 +600,9 @@ class DashboardScreen(Screen[None]):
 
     def _tick(self) -> None:
         # One tick, one frame: core sample, the run's accumulated updates and the elapsed time together.
+        self._ticks += 1
+        # While a workload runs, every frame is CPU taken from it: repaint at half the sampling rate then.
+        paint = not self.running or self._ticks % RUN_PAINT_EVERY == 0
         with self.app.batch_update():
             if self.replay_path is None:
                 try:
@@ -605,11 +610,12 @@ class DashboardScreen(Screen[None]):
                 except Exception:
                     sample = None  # a failed read skips one frame; the next tick tries again
                 if sample is not None:
-                    self.query_one(CoresPanel).push(sample.percent)
+                    self.query_one(CoresPanel).push(sample.percent, paint=paint)
                     if self._run is not None and self._tap_obj is not None:
                         self._tap_obj(CoreSampleTaken(sample))  # the recording's per-core samples for replays
+            if not paint:
+                return
             self._apply_pending()
-            self._ticks += 1
             if not self.running or self._ticks % LOG_EVERY == 0:
                 self.query_one(LogView).flush()
             if self.running and self._run_started is not None:

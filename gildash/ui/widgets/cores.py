@@ -119,8 +119,11 @@ class CoresPanel(LineWidget):
         """The kept history of one core (means of STRIP_EVERY samples), oldest first."""
         return list(self._history[core])
 
-    def push(self, percent: Sequence[float]) -> None:
-        """Add one sample; a different core count (a replay from another machine) resets the history."""
+    def push(self, percent: Sequence[float], *, paint: bool = True) -> None:
+        """Add one sample; paint=False keeps it for a later repaint.
+
+        A different core count (a replay from another machine) resets the history.
+        """
         if not percent:
             return
         if len(percent) != len(self._history):
@@ -136,7 +139,8 @@ class CoresPanel(LineWidget):
             self._sums = [0.0] * len(self._sums)
             self._pending = 0
             self._charts = None
-        self.changed()
+        if paint:
+            self.changed()
 
     def _grid_mode(self) -> bool:
         return self.cores > 16
