@@ -93,10 +93,11 @@ async def test_run_panel_reserves_bar_rows_for_the_run(monkeypatch: Any) -> None
     panel = RunPanel()
     async with RowsApp(panel).run_test(size=(60, 12)) as pilot:
         panel.set_config(RunConfig("sum_squares", 3, "small", "", "thread", "py3.11"))
-        panel.start()
         await pilot.pause()
         assert len(panel.lines) == 2 + 3 + 1 and panel.size.height == 6  # bars and the status to come
         calls = spy_refresh(monkeypatch, panel)
+        panel.start()  # same height idle and running: starting shifts nothing on screen
+        assert calls and not any(layout for _regions, layout in calls)
         panel.update_progress({0: (1, 4), 1: (2, 4), 2: (0, 4)})
         assert calls and not any(layout for _regions, layout in calls)
         await pilot.pause()

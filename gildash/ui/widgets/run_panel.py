@@ -199,12 +199,11 @@ class RunPanel(LineWidget):
             total = sum(t for _w, (_d, t) in rest)
             pct = 0 if total <= 0 else 100 * done // total
             lines.append(((f"+{len(rest)} more workers {pct:3d}%", "label"),))
-        if self.state in ("running", "stopping"):
-            # Rows for the bars to come and for the final status: they fill in place, so neither the
-            # first progress nor the end of a run re-lays out the screen (runs alike keep one height).
-            n = c.threads
-            reserved = 2 + (n if n <= MAX_BARS else MAX_BARS + 1) + 1
-            lines.extend(() for _ in range(reserved - len(lines)))
+        # Rows for the configured workers' bars and the final status, even while idle: they fill in place,
+        # so starting, progressing and ending a run never re-lays out (or shifts) the screen.
+        n = c.threads
+        reserved = 2 + (n if n <= MAX_BARS else MAX_BARS + 1) + 1
+        lines.extend(() for _ in range(reserved - len(lines) - (1 if self.status else 0)))
         if self.status:
             line, kind = self.status
             lines.append(((line, kind),))

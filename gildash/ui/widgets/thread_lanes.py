@@ -90,7 +90,7 @@ class ThreadLanes(LineWidget):
 
     def build_lines(self) -> list[Line]:
         if not self._lanes:
-            return [(("thread lanes appear when a run starts", "label"),)]
+            return [(("one lane per thread, during a run", "label"),)]
         label_w = 4
         strip_w = max(1, self.size.width - label_w - 6)
         lines: list[Line] = []
