@@ -56,14 +56,30 @@ def key_actions(app: App[Any], node: DOMNode | None, scope: str) -> list[KeyActi
 
 
 def all_key_actions(app: App[Any], dashboard: Screen[Any] | None) -> list[KeyAction]:
-    """Dashboard actions first, then the app-wide ones."""
+    """Dashboard actions first, then the run log's (it has the focus), then the app-wide ones."""
     actions = key_actions(app, dashboard, "dashboard") if dashboard is not None else []
+    log = _log_of(dashboard)
+    if log is not None:
+        actions += key_actions(app, log, "log")
     return actions + key_actions(app, None, "app")
+
+
+def _log_of(dashboard: Screen[Any] | None) -> DOMNode | None:
+    from gildash.ui.widgets.log_view import LogView
+
+    if dashboard is None:
+        return None
+    found = dashboard.query(LogView)
+    return found.first() if found else None
 
 
 def palette_commands(app: App[Any], dashboard: Screen[Any] | None) -> Iterator[SystemCommand]:
     """Every key action as a command-palette entry (its key shown as the help text)."""
     for ka in all_key_actions(app, dashboard):
-        namespace: DOMNode = dashboard if ka.scope == "dashboard" and dashboard is not None else app
+        namespace: DOMNode = app
+        if ka.scope == "dashboard" and dashboard is not None:
+            namespace = dashboard
+        elif ka.scope == "log":
+            namespace = _log_of(dashboard) or app
         callback = partial(app.run_action, ka.action, namespace)
         yield SystemCommand(ka.description, f"key: {ka.keys}", callback)

@@ -54,12 +54,12 @@ class LogView(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"log--out", "log--err", "log--bad", "log--note"}
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "scroll_up", "Scroll up", show=False),
-        Binding("down", "scroll_down", "Scroll down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "scroll_home", "Oldest line", show=False),
-        Binding("end", "follow", "Follow the end", show=False),
+        Binding("up", "scroll_up", "Log: one line back", id="log.up", show=False),
+        Binding("down", "scroll_down", "Log: one line on", id="log.down", show=False),
+        Binding("pageup", "page_up", "Log: a page back", id="log.page_up", show=False),
+        Binding("pagedown", "page_down", "Log: a page on", id="log.page_down", show=False),
+        Binding("home", "scroll_home", "Log: oldest line", id="log.home", show=False),
+        Binding("end", "follow", "Log: follow the newest line", id="log.follow", show=False),
     ]
 
     DEFAULT_CSS = """
