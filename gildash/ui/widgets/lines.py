@@ -33,6 +33,31 @@ def plain(line: Line) -> str:
     return "".join(text for text, _name in line)
 
 
+class ComponentStyles:
+    """A widget's resolved Rich styles by component name ('' = the widget's own), cached.
+
+    Resolving walks the DOM's styles each time; a line-drawing widget asks for the same handful per line.
+    Call clear() from the widget's notify_style_update (a theme or class change).
+    """
+
+    def __init__(self, widget: Widget, prefix: str) -> None:
+        self._widget = widget
+        self._prefix = prefix
+        self._styles: dict[str, Style] = {}
+
+    def __call__(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            widget = self._widget
+            style = widget.get_component_rich_style(f"{self._prefix}--{name}") if name else widget.rich_style
+            self._styles[name] = style
+        return style
+
+    def clear(self) -> None:
+        """Forget every resolved style."""
+        self._styles.clear()
+
+
 class LineWidget(Widget):
     """Subclasses implement `build_lines()`, call `changed()` when what they draw may have changed."""
 
@@ -49,8 +74,8 @@ class LineWidget(Widget):
         """Width the lines were built for."""
         self._strips: dict[int, tuple[Line, Strip]] = {}
         """Rendered strip per line y, with the line it was built from."""
-        self._styles: dict[str, Style] = {}
-        """Resolved Rich style per segment name (resolving walks the DOM; lines reuse a handful)."""
+        self._segment_style = ComponentStyles(self, self.PREFIX)
+        """Resolved Rich style per segment name."""
 
     # --- for subclasses --------------------------------------------------------------------------------
 
@@ -117,14 +142,7 @@ class LineWidget(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()  # a theme change recolours every cached strip
-        self._styles.clear()
-
-    def _segment_style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            style = self.get_component_rich_style(f"{self.PREFIX}--{name}") if name else self.rich_style
-            self._styles[name] = style
-        return style
+        self._segment_style.clear()
 
     def render_line(self, y: int) -> Strip:
         lines = self.lines

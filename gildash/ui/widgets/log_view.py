@@ -18,12 +18,13 @@ from typing import ClassVar, Literal
 
 from rich.cells import cell_len
 from rich.segment import Segment
-from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from gildash.ui.widgets.lines import ComponentStyles
 
 LineKind = Literal["out", "err", "bad", "note"]
 
@@ -88,7 +89,7 @@ class LogView(ScrollView, can_focus=True):
         self._queued: deque[tuple[LineKind, str]] = deque(maxlen=MAX_PER_FLUSH)
         self._queued_dropped = 0
         """Lines that fell out of the queue (or arrived counted only) before a flush."""
-        self._styles: dict[str, Style] = {}
+        self._style = ComponentStyles(self, "log")
         self._following = True
         """The view shows the newest line and keeps doing so (writes, resizes) until scrolled back."""
 
@@ -176,15 +177,8 @@ class LogView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
+        self._style.clear()
         self._strips.clear()
-
-    def _style(self, kind: str) -> Style:
-        style = self._styles.get(kind)
-        if style is None:
-            style = self.get_component_rich_style(f"log--{kind}") if kind else self.rich_style
-            self._styles[kind] = style
-        return style
 
     def render_line(self, y: int) -> Strip:
         index = round(self.scroll_y) + y
