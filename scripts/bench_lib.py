@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -145,19 +144,6 @@ def summary_wall(stdout: str) -> float | None:
     summary = summary_of(stdout)
     value = summary.get("wall_s") if summary else None
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-_WALL_RE = re.compile(r'"wall_s"\s*:\s*([0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)')
-_NOTE_RE = re.compile(r"\b\d+ threads? in ([0-9]+\.[0-9]+) s\b")
-
-
-def wall_from_screen(screen: str) -> float | None:
-    """The run's wall_s read off a dashboard screen: the raw summary line, else the result note."""
-    walls = _WALL_RE.findall(screen)
-    if walls:
-        return float(walls[-1])
-    notes = _NOTE_RE.findall(screen)
-    return float(notes[-1]) if notes else None
 
 
 def status_segment(screen: str) -> str:

@@ -79,16 +79,6 @@ def test_summary_wall_takes_the_summary_line_only() -> None:
     assert lib.summary_wall('{"event":"summary","wall_s":true}') is None
 
 
-def test_wall_from_screen_prefers_the_raw_summary_then_the_note() -> None:
-    screen = (
-        '│ {"event":"summary","t":3.46,"wall_s":3.4016438349,"wall_total │\n'
-        "│ · 2 threads in 3.402 s, 2.00 cores │"
-    )
-    assert lib.wall_from_screen(screen) == pytest.approx(3.4016438349)
-    assert lib.wall_from_screen("│ · 1 thread in 0.512 s, 1.00 cores │") == pytest.approx(0.512)
-    assert lib.wall_from_screen("nothing here") is None
-
-
 def test_status_segment_cuts_the_status_out_of_the_box_row() -> None:
     screen = "│ 4   rust   [native threads] 1.95.0 ││ stopped · wall 25.62 s · 0.01 cores     │\n"
     assert lib.status_segment(screen) == "stopped · wall 25.62 s · 0.01 cores"
