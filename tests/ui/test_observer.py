@@ -165,3 +165,17 @@ def test_cores_show_the_mean_of_the_last_second() -> None:
     assert panel.shown == (1.0, 100.0)
     panel.push((0.0, 100.0))  # the 4 % sample left the 1-s window
     assert panel.shown == (0.0, 100.0)
+
+
+def test_core_percentages_are_the_last_whole_second() -> None:
+    panel = CoresPanel(1)
+    panel.push((40.0,))
+    assert panel.numbers == (40.0,)  # before the first whole second: the live mean
+    for value in (40.0, 40.0, 40.0):
+        panel.push((value,))
+    assert panel.numbers == (40.0,)
+    panel.push((100.0,))  # bars move at once; the number waits for the second to complete
+    assert panel.shown == (55.0,) and panel.numbers == (40.0,)
+    for _ in range(STRIP_EVERY - 1):
+        panel.push((100.0,))
+    assert panel.numbers == (100.0,) == tuple(panel.history(0)[-1:])

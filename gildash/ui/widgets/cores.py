@@ -1,7 +1,8 @@
 """Per-core CPU panel: one row per logical CPU (bar, percent, history strip), a heat-map grid when many.
 
 Owns its history (a deque per core of 1-s means, 256 s); fed with percent tuples, never samples itself.
-Bars and numbers show the mean of the last second's samples, refreshed at every sample (see `shown`).
+Bars show the mean of the last second's samples, refreshed at every sample (`shown`); the percentages
+the last whole second (`numbers`, the newest history point).
 Repaints only the lines whose cells change (LineWidget): an idle machine sampled at 4 Hz costs a line or
 two per frame, never the whole panel.
 """
@@ -151,10 +152,21 @@ class CoresPanel(LineWidget):
         per_row = max(1, (width - 1) // 2)
         return 1 + -(-self.cores // per_row)
 
+    @property
+    def numbers(self) -> tuple[float, ...]:
+        """What the percentages say: the last whole second, `shown` before the first.
+
+        That is the newest history point: the numbers match the strip and change once a second, not at
+        every sample (an idle machine then costs about one small frame a second).
+        """
+        if not self._history or not self._history[0]:
+            return self.shown
+        return tuple(hist[-1] for hist in self._history)
+
     def _header(self) -> str:
-        shown = self.shown
-        avg = sum(shown) / len(shown) if shown else 0.0
-        return f"{self.cores} cores · {sum(shown) / 100:.1f} busy · avg {avg:3.0f}%"
+        numbers = self.numbers
+        avg = sum(numbers) / len(numbers) if numbers else 0.0
+        return f"{self.cores} cores · {sum(numbers) / 100:.1f} busy · avg {avg:3.0f}%"
 
     def _geometry(self) -> tuple[int, int, int, int]:
         """(label width, bar width, strip width, chart rows) for the current size."""
@@ -170,6 +182,7 @@ class CoresPanel(LineWidget):
         """What the panel draws, line by line, as (text, component name or '') segments."""
         width = max(1, self.size.width)
         latest = self.shown
+        numbers = self.numbers
         lines: list[Line] = [((self._header(), "label"),)]
         if self._grid_mode():
             # Heat-map: one 2-cell block per core, row-major, coloured by its current load.
@@ -193,7 +206,7 @@ class CoresPanel(LineWidget):
                         (f"cpu{i}".ljust(label_w), "label"),
                         ("█" * filled, load),
                         ("░" * (bar_w - filled), "idle"),
-                        (f" {value:3.0f}% ", ""),
+                        (f" {numbers[i]:3.0f}% ", ""),
                     )
                 else:
                     line = ((" " * (label_w + bar_w + 6), ""),)
