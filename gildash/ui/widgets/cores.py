@@ -71,7 +71,7 @@ class CoresPanel(LineWidget):
     PREFIX = "cores"
 
     DEFAULT_CSS = """
-    CoresPanel { height: auto; min-height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    CoresPanel { height: auto; min-height: 1; }
     CoresPanel > .cores--idle { color: $foreground 30%; }
     CoresPanel > .cores--low { color: $success; }
     CoresPanel > .cores--mid { color: $warning; }
@@ -87,7 +87,7 @@ class CoresPanel(LineWidget):
         self._history: list[deque[float]] = [deque(maxlen=HISTORY) for _ in range(cores)]
         self._latest: tuple[float, ...] = tuple(0.0 for _ in range(cores))
         self._window: deque[tuple[float, ...]] = deque(maxlen=STRIP_EVERY)
-        """The last second of samples: what the bars and numbers show is their mean."""
+        """The last second of samples: the bars show their mean."""
         self._sums = [0.0] * cores
         self._pending = 0
         """Samples summed in _sums since the last history point."""
@@ -106,7 +106,7 @@ class CoresPanel(LineWidget):
 
     @property
     def shown(self) -> tuple[float, ...]:
-        """What the bars and numbers show per core: the mean of the last second's samples.
+        """What the bars show per core: the mean of the last second's samples.
 
         A 250 ms sample of /proc/stat counts 10 ms ticks, so it moves in 4 % steps: an idle core flickers
         0 % <-> 4 %. The 1-s mean, still refreshed at every sample, is steadier and four times finer.

@@ -130,9 +130,6 @@ class Gauge(Widget):
         yield GaugeDigits(PLACEHOLDER, id="gauge-digits")
         yield GaugeCaption(id="gauge-caption")
 
-    def on_mount(self) -> None:
-        self._update()
-
     def on_resize(self) -> None:
         self._update()  # the first size arrives after mount (is_mounted is still False in on_mount)
 

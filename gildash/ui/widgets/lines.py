@@ -33,6 +33,19 @@ def plain(line: Line) -> str:
     return "".join(text for text, _name in line)
 
 
+def fit_strip(segments: list[Segment], length: int, width: int, pad: Style, ellipsis: Style | None) -> Strip:
+    """One Strip of exactly `width` cells: padded with `pad`, or cropped (ending in '…' in `ellipsis`).
+
+    One Strip per line: each Strip builds seven caches, so no crop/extend intermediates when it fits.
+    """
+    if length > width:
+        mark = [Segment(ELLIPSIS, ellipsis)] if ellipsis is not None and width > 0 else []
+        segments = [*Strip(segments, length).crop(0, width - len(mark)), *mark]
+    elif length < width:
+        segments = [*segments, Segment(" " * (width - length), pad)]
+    return Strip(segments, width)
+
+
 class ComponentStyles:
     """A widget's resolved Rich styles by component name ('' = the widget's own), cached.
 
@@ -158,14 +171,7 @@ class LineWidget(Widget):
         return strip
 
     def _strip(self, line: Line, width: int) -> Strip:
-        # One Strip per line: each Strip builds seven caches, so no crop/extend intermediates when it fits.
         base = self._segment_style("")
         segments = [Segment(text, self._segment_style(name)) for text, name in line if text]
         length = sum(cell_len(text) for text, _name in line)
-        if length > width:
-            keep = width - 1 if self.ELLIPSIS_OVERFLOW and width > 0 else width
-            cropped = Strip(segments, length).crop(0, keep)
-            segments = [*cropped, *([Segment(ELLIPSIS, base)] if keep < width else [])]
-        elif length < width:
-            segments.append(Segment(" " * (width - length), base))
-        return Strip(segments, width)
+        return fit_strip(segments, length, width, base, base if self.ELLIPSIS_OVERFLOW else None)

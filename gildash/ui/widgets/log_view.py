@@ -24,7 +24,7 @@ from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from gildash.ui.widgets.lines import ComponentStyles
+from gildash.ui.widgets.lines import ComponentStyles, fit_strip
 
 LineKind = Literal["out", "err", "bad", "note"]
 
@@ -190,13 +190,8 @@ class LogView(ScrollView, can_focus=True):
         if strip is None:
             kind, line = self._lines[index]
             text = shown_text(kind, line)
-            length = cell_len(text)
             style = self._style(kind)
-            if length > width:
-                strip = Strip([Segment(text, style)], length).crop(0, max(0, width - 1))
-                strip = Strip([*strip, Segment("…", style)], width)
-            else:
-                strip = Strip([Segment(text, style), Segment(" " * (width - length), self._style(""))], width)
+            strip = fit_strip([Segment(text, style)], cell_len(text), width, self._style(""), style)
             self._strips[key] = strip
         return strip
 

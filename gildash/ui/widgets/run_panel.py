@@ -98,7 +98,7 @@ class RunPanel(LineWidget):
     ELLIPSIS_OVERFLOW = True
 
     DEFAULT_CSS = """
-    RunPanel { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    RunPanel { height: auto; }
     RunPanel > .run--label { color: $foreground 60%; }
     RunPanel > .run--value { color: $accent; text-style: bold; }
     RunPanel > .run--ok { color: $success; text-style: bold; }

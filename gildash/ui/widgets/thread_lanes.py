@@ -43,7 +43,7 @@ class ThreadLanes(LineWidget):
     PREFIX = "lanes"
 
     DEFAULT_CSS = """
-    ThreadLanes { height: auto; min-height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    ThreadLanes { height: auto; min-height: 1; }
     ThreadLanes > .lanes--idle { color: $foreground 25%; }
     ThreadLanes > .lanes--low { color: $error; }
     ThreadLanes > .lanes--mid { color: $warning; }
