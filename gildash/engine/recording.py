@@ -194,13 +194,6 @@ class Recorder:
             }
         )
 
-    def line(self, run_id: str, t: float, raw: str, *, truncated: bool = False) -> None:
-        """Record one stdout line exactly as received (harness time t)."""
-        record: dict[str, Any] = {"kind": "line", "run_id": run_id, "t": t, "raw": raw}
-        if truncated:
-            record["truncated"] = True
-        self._write(record)
-
     def lines(self, run_id: str, lines: Iterable[tuple[float, str, bool]]) -> None:
         """Record stdout lines, each (harness time t, raw line, truncated), with one write and one flush."""
         self._write_many(

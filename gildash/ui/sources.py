@@ -234,30 +234,11 @@ class RunTap:
         """The run's result is written: nothing of this run may follow it (a late core sample)."""
 
     def __call__(self, update: RunUpdate) -> None:
-        rec, run_id = self._recorder, self._run_id
-        if self._ended:
-            return
-        if isinstance(update, RunStarted):
-            rec.run_start(run_id, update.spec, update.argv, update.pid, update.noisy, time.time())
-        elif isinstance(update, EventReceived):
-            self._t = update.t
-            truncated = isinstance(update.event, MalformedLine) and update.event.truncated
-            rec.line(run_id, update.t, update.raw, truncated=truncated)
-        elif isinstance(update, StderrReceived):
-            self._t = update.t
-            rec.stderr(run_id, update.t, update.line)
-        elif isinstance(update, SampleTaken):
-            self._t = update.sample.t
-            rec.sample(run_id, update.sample)
-        elif isinstance(update, CoreSampleTaken):
-            # Core samples carry the monotonic clock; the recording wants harness time.
-            rec.cores(run_id, self._t, update.sample)
-        elif isinstance(update, RunFinished):
-            rec.result(run_id, update.result)
-            self._ended = True
+        self.batch((update,))
 
     def batch(self, updates: Sequence[RunUpdate]) -> None:
-        """Record several updates in order; consecutive stdout lines go out in one write."""
+        """Record updates in order; consecutive stdout lines go out in one write."""
+        rec, run_id = self._recorder, self._run_id
         lines: list[tuple[float, str, bool]] = []
         for update in updates:
             if self._ended:
@@ -268,11 +249,24 @@ class RunTap:
                 lines.append((update.t, update.raw, truncated))
                 continue
             if lines:
-                self._recorder.lines(self._run_id, lines)
+                rec.lines(run_id, lines)
                 lines = []
-            self(update)
+            if isinstance(update, RunStarted):
+                rec.run_start(run_id, update.spec, update.argv, update.pid, update.noisy, time.time())
+            elif isinstance(update, StderrReceived):
+                self._t = update.t
+                rec.stderr(run_id, update.t, update.line)
+            elif isinstance(update, SampleTaken):
+                self._t = update.sample.t
+                rec.sample(run_id, update.sample)
+            elif isinstance(update, CoreSampleTaken):
+                # Core samples carry the monotonic clock; the recording wants harness time.
+                rec.cores(run_id, self._t, update.sample)
+            elif isinstance(update, RunFinished):
+                rec.result(run_id, update.result)
+                self._ended = True
         if lines:
-            self._recorder.lines(self._run_id, lines)
+            rec.lines(run_id, lines)
 
 
 class BackgroundTap:
