@@ -418,31 +418,26 @@ def _rust(build: bool) -> Target:
     try:
         from gildash.engine.rust_target import rust_target
     except ImportError:
-        return Target(
-            id="rust",
-            label="Rust std::thread baseline",
-            executable="",
-            kind="rust",
-            implementation="rust",
-            gil_enabled=False,
-            available=False,
-            reason="the Rust baseline is not part of this install",
-            source="cargo",
-        )
+        return _rust_unavailable("the Rust baseline is not part of this install")
     try:
         return rust_target(build=build)
     except Exception as exc:  # a broken toolchain must not break discovery
-        return Target(
-            id="rust",
-            label="Rust std::thread baseline",
-            executable="",
-            kind="rust",
-            implementation="rust",
-            gil_enabled=False,
-            available=False,
-            reason=f"cannot build the Rust baseline: {exc}",
-            source="cargo",
-        )
+        return _rust_unavailable(f"cannot build the Rust baseline: {exc}")
+
+
+def _rust_unavailable(reason: str) -> Target:
+    """The Rust baseline's row when it cannot be offered, saying why."""
+    return Target(
+        id="rust",
+        label="Rust std::thread baseline",
+        executable="",
+        kind="rust",
+        implementation="rust",
+        gil_enabled=False,
+        available=False,
+        reason=reason,
+        source="cargo",
+    )
 
 
 def resolve_target(id_or_path: str, targets: Sequence[Target]) -> Target:
