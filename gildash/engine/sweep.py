@@ -67,6 +67,7 @@ def plan_runs(plan: SweepPlan) -> list[tuple[RunSpec, bool]]:
             size=plan.size,
             executor=plan.executor,
             timeout_s=plan.timeout_s,
+            extra_args=plan.extra_args,
         )
 
     for i in range(len(plan.targets)):
@@ -239,7 +240,26 @@ def _cores_available() -> int | None:
         return os.cpu_count()
 
 
-def collect_warnings(result: SweepResult, *, cores: int | None = None) -> list[SweepWarning]:
+Audience = Literal["cli", "dashboard"]
+"""Who reads a warning's remedy: a command-line user (flags) or a dashboard user (keys)."""
+
+REMEDIES: dict[str, tuple[str, str]] = {
+    "no-baseline": ("include 1 in --threads", "run a 1-worker point (s sweeps from 1)"),
+    "repeat": ("use --repeat 5", "rerun the sweep (s) on a quiet machine"),
+    "size": ("use a larger --size", "pick a larger size (z)"),
+}
+"""Remedy kind -> (command-line words, dashboard words)."""
+
+
+def remedy(kind: str, audience: Audience) -> str:
+    """The words of a remedy for this audience."""
+    cli, dashboard = REMEDIES[kind]
+    return cli if audience == "cli" else dashboard
+
+
+def collect_warnings(
+    result: SweepResult, *, cores: int | None = None, audience: Audience = "cli"
+) -> list[SweepWarning]:
     """Every typed warning about the sweep's numbers, most serious first."""
     warnings: list[SweepWarning] = []
     warmups = set(result.warmup_run_ids)
@@ -286,7 +306,8 @@ def collect_warnings(result: SweepResult, *, cores: int | None = None) -> list[S
         warnings.append(
             SweepWarning(
                 "no-baseline",
-                f"{target_id} has no passing 1-thread point: no speedup shown; include 1 in --threads",
+                f"{target_id} has no passing 1-thread point: no speedup shown; "
+                + remedy("no-baseline", audience),
                 target_id,
             )
         )
@@ -304,12 +325,12 @@ def collect_warnings(result: SweepResult, *, cores: int | None = None) -> list[S
 
     for p in result.points:
         if len(p.walls) > 1 and p.mean_s > 0 and p.stddev_s / p.mean_s > NOISE_CV:
-            remedy = "use --repeat 5" if len(p.walls) < 5 else "close other programs and rerun"
+            advice = remedy("repeat", audience) if len(p.walls) < 5 else "close other programs and rerun"
             warnings.append(
                 SweepWarning(
                     "high-variance",
                     f"high variance at {p.target_id}×{p.threads} "
-                    f"(stddev {100 * p.stddev_s / p.mean_s:.0f} % of mean): {remedy}",
+                    f"(stddev {100 * p.stddev_s / p.mean_s:.0f} % of mean): {advice}",
                     p.target_id,
                 )
             )
@@ -322,7 +343,7 @@ def collect_warnings(result: SweepResult, *, cores: int | None = None) -> list[S
             SweepWarning(
                 "too-short",
                 f"short runs (shortest: {where}): timings under {1000 * SHORT_RUN_S:.0f} ms "
-                "are mostly noise; use a larger --size",
+                "are mostly noise; " + remedy("size", audience),
                 low.target_id,
             )
         )
