@@ -92,10 +92,11 @@ def _other_screen_actions(app: App[Any]) -> Iterator[tuple[KeyAction, str]]:
     from gildash.ui.screens.charts import ChartsScreen
     from gildash.ui.screens.history import HistoryScreen
 
-    for scope, screen_cls, opener in (
-        ("charts", ChartsScreen, "charts"),
-        ("history", HistoryScreen, "history"),
-    ):
+    screens: tuple[tuple[str, type[Screen[Any]]], ...] = (
+        ("charts", ChartsScreen),
+        ("history", HistoryScreen),
+    )
+    for scope, screen_cls in screens:
         for ka in key_actions(app, None, scope, bindings=screen_cls.BINDINGS):
             if ka.action != "back":
                 yield ka, scope  # the app's action that opens a screen is named like its scope
@@ -118,12 +119,12 @@ def palette_commands(app: App[Any], dashboard: Screen[Any] | None) -> Iterator[S
         title: str | None = ka.description
         if ka.scope == "dashboard" and dashboard is not None:
             namespace = dashboard
-            if ka.binding_id.startswith("target.") and ka.binding_id != "target.gil_twin":
-                title = _target_title(dashboard, ka)
+            if ka.binding_id.startswith("target.") and ka.binding_id[len("target.") :].isdigit():
+                title = _target_title(dashboard, ka)  # "Target 2: py3.13t [free-threaded]"
         elif ka.scope == "log":
             namespace = _log_of(dashboard) or app
         if title is None:
-            continue
+            continue  # a number key with no target behind it
         callback = partial(app.run_action, ka.action, namespace)
         yield SystemCommand(title, f"key: {ka.keys}", callback)
     for ka, opener in _other_screen_actions(app):
