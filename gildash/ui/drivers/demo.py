@@ -27,9 +27,10 @@ def demo_steps(targets: list[Target]) -> list[Target]:
     return [t for t in (gil, ft, twin) if t is not None]
 
 
-async def demo_loop(screen: DashboardScreen, pause_s: float = DEMO_PAUSE_S) -> None:
+async def demo_loop(screen: DashboardScreen) -> None:
     """Run demo rounds until cancelled."""
     await screen.discovered.wait()
+    pause_s = DEMO_PAUSE_S
     while True:
         steps = demo_steps(screen.targets)
         if not steps:

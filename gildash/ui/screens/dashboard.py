@@ -137,6 +137,8 @@ class DashboardScreen(Screen[None]):
         self.discovered = asyncio.Event()
         self._stopwatch = Stopwatch()
         self._note = ""
+        self._sweep_note = ""
+        """What the going (or last) sweep left out and why, shown with it."""
         self._ticks = 0
 
     # --- layout ------------------------------------------------------------------------------------
@@ -503,7 +505,8 @@ class DashboardScreen(Screen[None]):
         if self.replay is None and spec.size != self.settings.preset.size:
             note = ""
         sweep = self.session.sweep_position(update.run_id)
-        self.view = RunView(spec, "running", 0.0, sweep=sweep, size_note=note)
+        sweep_note = self._sweep_note if sweep is not None else ""
+        self.view = RunView(spec, "running", 0.0, sweep=sweep, note=sweep_note, size_note=note)
         if self.replay is not None:
             self.select_target_id(spec.target.id)
 
@@ -561,10 +564,10 @@ class DashboardScreen(Screen[None]):
         if self._refuse():
             return
         choice = headline_sweep(self.targets, self.selected_target, self.settings, self.cores, wide=wide)
-        for target_id, why in choice.dropped:
-            # A sweep that leaves a headline target out says so where the audience looks.
-            self.notify(f"sweep without {target_id}: {why}", severity="warning", timeout=6)
-            self.query_one(LogView).add_lines([("note", f"sweep leaves out {target_id}: {why}")])
+        # A sweep that leaves a headline target out says so where the audience looks, for as long as it runs.
+        self._sweep_note = "; ".join(f"without {target_id}: {why}" for target_id, why in choice.dropped)
+        if self._sweep_note:
+            self.notify(f"sweep {self._sweep_note}", severity="warning", timeout=6)
         if choice.plan is None:
             self.notify("no available targets to sweep", severity="warning")
             return
@@ -585,6 +588,7 @@ class DashboardScreen(Screen[None]):
         counts = self.session.sweep_counts
         if counts is not None and counts[1]:
             note = f"sweep {'stopped' if message.stopped else 'done'} ({counts[0]}/{counts[1]} runs)"
+            note += f" · {self._sweep_note}" if self._sweep_note else ""
             self.view = replace(self.view, sweep=None, note=note)
             self._show_panel()
         for screen in self.app.screen_stack:
