@@ -194,6 +194,12 @@ class LogView(ScrollView, can_focus=True):
             self._strips[key] = strip
         return strip
 
+    @property
+    def allow_vertical_scroll(self) -> bool:
+        # Textual allows scrolling only with a vertical scrollbar shown; this log has none on purpose, so
+        # its keys (PgUp, Home, ↑) would be skipped and do nothing. It scrolls whenever there is more to see.
+        return not self._check_disabled() and self.max_scroll_y > 0
+
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         self._following = new >= self.max_scroll_y
