@@ -332,6 +332,32 @@ async def test_log_keys_scroll_after_a_run(engine: FakeEngine) -> None:
         assert log.scroll_y == bottom
 
 
+async def test_log_keys_scroll_lines_that_arrived_after_the_last_layout() -> None:
+    """The dashboard never re-lays out mid-run, so lines arrive after the log's last layout pass: Textual's
+    scroll permission (tied to a scrollbar this log does not have) stayed "nothing to scroll"."""
+    from textual.app import App, ComposeResult
+
+    class One(App[None]):
+        CSS = "LogView { height: 10; scrollbar-size-vertical: 0; overflow-x: hidden; }"
+
+        def compose(self) -> ComposeResult:
+            yield LogView()
+
+    app = One()
+    async with app.run_test(size=(60, 20)) as pilot:
+        log = app.query_one(LogView)
+        await pilot.pause()  # laid out while empty, as at start-up
+        log.add_lines([("out", f"line {i}") for i in range(100)])
+        await pilot.pause()
+        bottom = log.scroll_y
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert log.scroll_y < bottom
+        await pilot.press("home")
+        await pilot.pause()
+        assert log.scroll_y == 0
+
+
 async def test_palette_finds_targets_by_id_and_lists_chart_and_history_keys(app: GildashApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await discovered(pilot, app)
