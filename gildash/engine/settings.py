@@ -6,6 +6,7 @@ that RunSpec (see engine/session.py), never these settings. Never imports textua
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from gildash.engine.model import Executor, RunSpec, Target
@@ -128,3 +129,55 @@ class RunSettings:
     def other_executor(self) -> RunSettings:
         """Threads <-> processes."""
         return replace(self, executor="process" if self.executor == "thread" else "thread")
+
+
+def default_selection(targets: Sequence[Target]) -> int:
+    """The target selected after discovery: the interpreter running gildash, else the first available."""
+    for i, t in enumerate(targets):
+        if t.available and t.source == "current":
+            return i
+    return next((i for i, t in enumerate(targets) if t.available), 0)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Everything the user is choosing: the targets on offer, the one selected, and the run settings."""
+
+    targets: tuple[Target, ...] = ()
+    """Targets on offer, in display order."""
+    index: int = 0
+    """Position of the selected target in `targets`."""
+    settings: RunSettings = RunSettings()
+    """What a run of the selected target would be."""
+
+    @property
+    def target(self) -> Target | None:
+        """The selected target (None before discovery)."""
+        return self.targets[self.index] if 0 <= self.index < len(self.targets) else None
+
+    def with_targets(self, targets: Sequence[Target], index: int | None = None) -> Selection:
+        """New targets on offer; the default one selected unless `index` is given."""
+        chosen = default_selection(targets) if index is None else index
+        return replace(self, targets=tuple(targets), index=chosen if targets else 0)
+
+    def select(self, index: int) -> Selection | None:
+        """Target `index` selected (None when there is no such target)."""
+        return replace(self, index=index) if 0 <= index < len(self.targets) else None
+
+    def select_id(self, target_id: str) -> Selection:
+        """The target with this id selected (unchanged when absent)."""
+        for i, t in enumerate(self.targets):
+            if t.id == target_id:
+                return replace(self, index=i)
+        return self
+
+    def gil_twin(self) -> Selection | None:
+        """The selected target's GIL twin selected (None when it has none)."""
+        target = self.target
+        twin = target.gil_twin(self.targets) if target is not None else None
+        return self.select_id(twin.id) if twin is not None else None
+
+    def spec(self, target: Target | None = None) -> RunSpec | None:
+        """The RunSpec `r` would start for `target` (default: the selected one)."""
+        target = target or self.target
+        return self.settings.to_spec(target) if target is not None else None

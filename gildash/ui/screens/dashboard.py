@@ -25,18 +25,18 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from gildash.engine.digest import RunDigest
 from gildash.engine.model import RunResult, RunSpec, RunStarted, SweepProgress, SweepResult, Target
 from gildash.engine.runner import RUST_WORKLOADS
 from gildash.engine.session import RunLike, RunSession, headline_sweep, headline_targets
-from gildash.engine.settings import RunSettings
-from gildash.ui.drivers.replay import ReplayDriver, Stopwatch
+from gildash.engine.settings import RunSettings, Selection
+from gildash.ui.drivers.replay import ReplayDriver
 from gildash.ui.messages import RunPoke, SweepChanged, SweepEnded
+from gildash.ui.run_display import RunContext, RunDisplay
 from gildash.ui.sources import Sources, recording_targets
 from gildash.ui.widgets.cores import CoresPanel
 from gildash.ui.widgets.gauge import Gauge
 from gildash.ui.widgets.log_view import LogView
-from gildash.ui.widgets.run_panel import NextRun, RunPanel, RunPanelState, RunView, status_line
+from gildash.ui.widgets.run_panel import NextRun, RunPanel, RunPanelState, RunView
 from gildash.ui.widgets.targets import MAX_KEYED, TargetsPanel, badge
 from gildash.ui.widgets.thread_lanes import ThreadLanes
 
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from gildash.engine.history import SessionHistory
     from gildash.engine.recording import Recording
 
-__all__ = ["DashboardScreen", "default_selection", "headline_targets"]
+__all__ = ["DashboardScreen", "headline_targets"]
 
 TICK_S = 0.25
 """Core sampling and screen update period (4 Hz): run updates accumulate between ticks."""
@@ -54,14 +54,6 @@ LOG_EVERY = 4
 """Ticks between log flushes while a run goes (1 Hz): scrolling repaints every visible log line."""
 STOP_WAIT_S = 6.0
 """Seconds quitting waits for a stopped run to reap its processes (SIGKILL comes after 2 s)."""
-
-
-def default_selection(targets: Sequence[Target]) -> int:
-    """The target selected after discovery: the interpreter running gildash, else the first available."""
-    for i, t in enumerate(targets):
-        if t.available and t.source == "current":
-            return i
-    return next((i for i, t in enumerate(targets) if t.available), 0)
 
 
 class DashboardScreen(Screen[None]):
@@ -123,19 +115,15 @@ class DashboardScreen(Screen[None]):
         self.replay = ReplayDriver(replay, speed) if replay is not None else None
         self.demo = demo
         self.cores = max(1, sources.cpu_count)
-        self.targets: list[Target] = []
-        self.selected = 0
-        self.settings = RunSettings(threads=max(1, min(sources.cpu_count, 8)))
-        """The selection: what `r` runs next."""
+        self.selection = Selection(settings=RunSettings(threads=max(1, min(sources.cpu_count, 8))))
+        """What the user is choosing: what `r` runs next (never what is running)."""
         self.reenabled: set[str] = set()
-        self.view = RunView()
-        """The run on show (its own spec), owned here and drawn by the run panel."""
-        self.last_result: RunResult | None = None
+        self.run_display = RunDisplay(self, sources.clock, replay=replay is not None)
+        """The run on show and the widgets that draw it."""
         self.session = RunSession(
             sources.start_run, self, record_dir=sources.record_dir if replay is None else None
         )
         self.discovered = asyncio.Event()
-        self._stopwatch = Stopwatch()
         self._note = ""
         self._sweep_note = ""
         """What the going (or last) sweep left out and why, shown with it."""
@@ -231,9 +219,8 @@ class DashboardScreen(Screen[None]):
         if worker.group == "run" and worker.is_finished and not self.session.running:
             self._apply_pending()  # the last updates show before the run counts as over
             self.running = False
-            if self.view.phase in ("running", "stopping"):
-                self.view = replace(self.view, phase="stopped" if self.session.stop_requested else "idle")
-                self._show_panel()
+            self.run_display.over(self.session.stop_requested)
+            self._show_panel()
         if worker.group == "discover" and state == WorkerState.SUCCESS:
             result = worker.result
             if isinstance(result, list):
@@ -242,8 +229,7 @@ class DashboardScreen(Screen[None]):
                 self._set_recording(result)
 
     def _set_targets(self, targets: Sequence[Target], note: str = "") -> None:
-        self.targets = list(targets)
-        self.selected = default_selection(self.targets) if self.targets else 0
+        self.selection = self.selection.with_targets(targets)
         self._refresh_targets(note)
         self.discovered.set()
         # Start-up is over: its objects (widgets, CSS, discovery) live as long as the app. Frozen, they are
@@ -253,8 +239,7 @@ class DashboardScreen(Screen[None]):
     def _set_recording(self, recording: Recording) -> None:
         assert self.replay is not None
         note = self.replay.load(recording)
-        self.targets = recording_targets(recording)
-        self.selected = 0
+        self.selection = self.selection.with_targets(recording_targets(recording), 0)
         self._refresh_targets(note)
         self.discovered.set()
         self.query_one(LogView).add_lines([("note", f"replay: {note}; press r to play the first run")])
@@ -264,16 +249,26 @@ class DashboardScreen(Screen[None]):
         if note is not None:
             self._note = note
         panel.show(self.targets, self.reenabled, self._note)
-        panel.selected = self.selected
+        panel.selected = self.selection.index
         self._show_panel()
+
+    @property
+    def view(self) -> RunView:
+        """The run on show."""
+        return self.run_display.view
+
+    @property
+    def last_result(self) -> RunResult | None:
+        """The result of the last run that ended."""
+        return self.run_display.last_result
 
     def _shown_target(self) -> Target | None:
         return self.view.spec.target if self.view.spec is not None else self.selected_target
 
     def _show_panel(self) -> None:
         """Repaint the run panel from the run on show and the selection; recolour the gauge."""
-        target = self.selected_target
-        s = self.settings
+        target = self.selection.target
+        s = self.selection.settings
         p = s.preset
         next_run = NextRun(
             target.id if target else "",
@@ -288,14 +283,24 @@ class DashboardScreen(Screen[None]):
         self._update_meter_title()
 
     @property
+    def targets(self) -> list[Target]:
+        """Targets on offer."""
+        return list(self.selection.targets)
+
+    @property
     def selected_target(self) -> Target | None:
         """The target `r` runs (None before discovery)."""
-        return self.targets[self.selected] if 0 <= self.selected < len(self.targets) else None
+        return self.selection.target
+
+    @property
+    def settings(self) -> RunSettings:
+        """What `r` would run."""
+        return self.selection.settings
 
     @property
     def threads(self) -> int:
         """Workers `r` would start."""
-        return self.settings.threads
+        return self.selection.settings.threads
 
     @property
     def sweep_partial(self) -> SweepResult | None:
@@ -304,39 +309,42 @@ class DashboardScreen(Screen[None]):
 
     def current_spec(self, target: Target | None = None) -> RunSpec | None:
         """The RunSpec `r` would start (None before discovery)."""
-        target = target or self.selected_target
-        return self.settings.to_spec(target) if target is not None else None
+        return self.selection.spec(target)
 
     # --- selection actions --------------------------------------------------------------------------
 
+    def _select(self, selection: Selection) -> None:
+        targets_changed = selection.index != self.selection.index
+        self.selection = selection
+        if targets_changed:
+            self._refresh_targets()
+        else:
+            self._show_panel()
+
     def action_select_target(self, index: int) -> None:
         """Select target `index` (0-based)."""
-        if not 0 <= index < len(self.targets):
+        chosen = self.selection.select(index)
+        if chosen is None:
             self.notify(f"no target {index + 1}", severity="warning", timeout=3)
             return
-        self.selected = index
-        self._refresh_targets()
+        self._select(chosen)
 
     def select_target_id(self, target_id: str) -> None:
         """Select the target with this id (no-op when absent)."""
-        for i, t in enumerate(self.targets):
-            if t.id == target_id and i != self.selected:
-                self.selected = i
-                self._refresh_targets()
+        self._select(self.selection.select_id(target_id))
 
     def action_toggle_gil(self) -> None:
         """Switch between a free-threaded target and its `+gil` twin."""
-        target = self.selected_target
-        twin = target.gil_twin(self.targets) if target is not None else None
+        twin = self.selection.gil_twin()
         if twin is None:
+            target = self.selection.target
             name = target.id if target else "this target"
             self.notify(f"{name} has no GIL twin (only free-threaded builds do)", severity="warning")
             return
-        self.select_target_id(twin.id)
+        self._select(twin)
 
     def _set_settings(self, settings: RunSettings) -> None:
-        self.settings = settings
-        self._show_panel()
+        self._select(replace(self.selection, settings=settings))
 
     def action_cycle_workload(self) -> None:
         """Next workload."""
@@ -357,8 +365,7 @@ class DashboardScreen(Screen[None]):
 
     def action_log(self, action: str) -> None:
         """Scroll the run log (any focus)."""
-        log = self.query_one(LogView)
-        getattr(log, f"action_{action}")()
+        getattr(self.query_one(LogView), f"action_{action}")()
 
     # --- runs -------------------------------------------------------------------------------------
 
@@ -414,9 +421,8 @@ class DashboardScreen(Screen[None]):
         if not self.session.running:
             return
         self.session.stop()
-        if self.view.phase == "running":
-            self.view = replace(self.view, phase="stopping")
-            self._show_panel()
+        self.run_display.stopping()
+        self._show_panel()
 
     async def wait_idle(self) -> None:
         """Until no run or sweep is going (drivers use it between steps)."""
@@ -462,73 +468,29 @@ class DashboardScreen(Screen[None]):
             return
         with self.app.batch_update():
             for digest in digester.take():
-                self.apply_digest(digest)
+                self.cores = self.run_display.apply(digest, self._run_context, self.cores)
+                if digest.started is not None:
+                    self.failed = False
+                    if self.replay is not None:
+                        self.select_target_id(digest.started.spec.target.id)
+                if digest.finished is not None:
+                    self._finished(digest.finished.result)
+            self._show_panel()
 
-    def apply_digest(self, digest: RunDigest) -> None:
-        """Apply one digest of run updates to the widgets."""
-        gauge = self.query_one(Gauge)
-        if digest.started is not None:
-            self._on_started(digest.started)
-        if digest.cpu_count is not None and digest.cpu_count != self.cores:
-            self.cores = digest.cpu_count
-            gauge.set_cores(self.cores)
-        if digest.progress:
-            self.view = self.view.with_progress(digest.progress)
-        if digest.samples:
-            self.query_one(ThreadLanes).push_many(
-                [(taken.sample.thread_ids, taken.sample.thread_util) for taken in digest.samples]
-            )
-            if digest.finished is None:
-                gauge.set_value(digest.samples[-1].sample.effective_cores)
-        if digest.core_samples and self.replay is not None:  # live mode samples cores itself at 4 Hz
-            cores = self.query_one(CoresPanel)
-            for core_taken in digest.core_samples:
-                cores.push(core_taken.sample.percent)
-        if digest.lines or digest.skipped:
-            self.query_one(LogView).queue_lines(list(digest.lines), digest.skipped)
-        if digest.finished is not None:
-            self._on_finished(digest.finished.result)
-        self._show_panel()
-
-    def _on_started(self, update: RunStarted) -> None:
-        self._stopwatch.start(self.sources.clock())
-        self.failed = False
-        spec = update.spec
-        log = self.query_one(LogView)
-        log.reset()
-        log.add_lines([("note", "$ " + " ".join(update.argv) if update.argv else f"run {update.run_id}")])
-        if update.noisy:
-            log.add_lines([("note", "the machine was busy before this run: figures may be noisy")])
-        self.query_one(ThreadLanes).clear()
-        self.query_one(Gauge).set_value(None)
-        note = "recorded" if self.replay is not None else self.settings.preset.note
-        if self.replay is None and spec.size != self.settings.preset.size:
-            note = ""
+    def _run_context(self, update: RunStarted) -> RunContext:
         sweep = self.session.sweep_position(update.run_id)
-        sweep_note = self._sweep_note if sweep is not None else ""
-        self.view = RunView(spec, "running", 0.0, sweep=sweep, note=sweep_note, size_note=note)
+        preset = self.settings.preset
         if self.replay is not None:
-            self.select_target_id(spec.target.id)
+            size_note = "recorded"
+        else:
+            size_note = preset.note if update.spec.size == preset.size else ""
+        return RunContext(sweep, self._sweep_note if sweep is not None else "", size_note)
 
-    def _on_finished(self, result: RunResult) -> None:
-        self.last_result = result
-        self._stopwatch.stop()
-        self.view = replace(
-            self.view,
-            phase="stopped" if result.status == "stopped" else "finished",
-            status=status_line(result),
-            elapsed=result.harness_wall_s,
-        )
-        self.query_one(Gauge).set_value(result.effective_cores, final=True)
+    def _finished(self, result: RunResult) -> None:
         self.failed = result.status != "ok"
         if result.gil_reenabled and result.target.id not in self.reenabled:
             self.reenabled.add(result.target.id)
             self._refresh_targets()
-        log = self.query_one(LogView)
-        if result.stderr_tail and result.status in ("crashed", "error", "failed"):
-            tail = result.stderr_tail.strip().splitlines()[-3:]
-            log.add_lines([("err", line) for line in tail])
-        log.add_lines([("note", result.message)] if result.message else [])
 
     def _tick(self) -> None:
         # One tick, one frame: core sample, the run's accumulated updates and the elapsed time together.
@@ -549,9 +511,7 @@ class DashboardScreen(Screen[None]):
             self._apply_pending()
             if not self.running or self._ticks % LOG_EVERY == 0:
                 self.query_one(LogView).flush()
-            elapsed = self._stopwatch.elapsed(self.sources.clock())
-            if self.running and elapsed is not None and self.view.phase in ("running", "stopping"):
-                self.view = replace(self.view, elapsed=elapsed)
+            if self.running and self.run_display.tick():
                 self._show_panel()
 
     # --- sweeps -------------------------------------------------------------------------------------
@@ -589,7 +549,7 @@ class DashboardScreen(Screen[None]):
         if counts is not None and counts[1]:
             note = f"sweep {'stopped' if message.stopped else 'done'} ({counts[0]}/{counts[1]} runs)"
             note += f" · {self._sweep_note}" if self._sweep_note else ""
-            self.view = replace(self.view, sweep=None, note=note)
+            self.run_display.sweep_over(note)
             self._show_panel()
         for screen in self.app.screen_stack:
             if screen is not self:
@@ -624,7 +584,7 @@ class DashboardScreen(Screen[None]):
             return
         self.replay.paused = not self.replay.paused
         pause(self.replay.paused)
-        self._stopwatch.pause(self.replay.paused, self.sources.clock())
+        self.run_display.pause(self.replay.paused)
         self._update_banner()
 
     def action_replay_speed(self, factor: float) -> None:

@@ -1,0 +1,129 @@
+"""Turns the run session's digests into what the run's widgets show: the run panel's RunView, the gauge,
+the lanes, the log, and in replay the recorded per-core samples.
+
+Owns the RunView (the run on show, from its own RunSpec) and its stopwatch; the screen owns the
+selection and hands the display only what it cannot know (sweep position, size note).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from textual.dom import DOMNode
+
+from gildash.engine.digest import RunDigest
+from gildash.engine.model import RunResult, RunStarted
+from gildash.ui.drivers.replay import Stopwatch
+from gildash.ui.widgets.cores import CoresPanel
+from gildash.ui.widgets.gauge import Gauge
+from gildash.ui.widgets.log_view import LogView
+from gildash.ui.widgets.run_panel import RunView, status_line
+from gildash.ui.widgets.thread_lanes import ThreadLanes
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What the screen knows about a run that its updates do not say."""
+
+    sweep: tuple[int, int] | None
+    """(its place in the sweep, runs planned), None outside a sweep."""
+    note: str
+    """A line to show with it (what the sweep left out)."""
+    size_note: str
+    """What its size means."""
+
+
+class RunDisplay:
+    """Applies digests to the run's widgets; the screen asks it for the view to draw."""
+
+    def __init__(self, root: DOMNode, clock: Callable[[], float], *, replay: bool) -> None:
+        self._root = root
+        self._clock = clock
+        self._replay = replay
+        self.view = RunView()
+        """The run on show."""
+        self.last_result: RunResult | None = None
+        """The result of the last run that ended."""
+        self.stopwatch = Stopwatch()
+        """Elapsed time of the run on show (stands still while a replay is paused)."""
+
+    def apply(self, digest: RunDigest, context: Callable[[RunStarted], RunContext], cores: int) -> int:
+        """Apply one digest; `context` describes a run that starts in it. Returns the machine's cores."""
+        q = self._root.query_one
+        gauge = q(Gauge)
+        if digest.started is not None:
+            self._started(digest.started, context(digest.started))
+        if digest.cpu_count is not None and digest.cpu_count != cores:
+            cores = digest.cpu_count
+            gauge.set_cores(cores)
+        if digest.progress:
+            self.view = self.view.with_progress(digest.progress)
+        if digest.samples:
+            q(ThreadLanes).push_many([(s.sample.thread_ids, s.sample.thread_util) for s in digest.samples])
+            if digest.finished is None:
+                gauge.set_value(digest.samples[-1].sample.effective_cores)
+        if digest.core_samples and self._replay:  # live mode samples cores itself at 4 Hz
+            panel = q(CoresPanel)
+            for taken in digest.core_samples:
+                panel.push(taken.sample.percent)
+        if digest.lines or digest.skipped:
+            q(LogView).queue_lines(list(digest.lines), digest.skipped)
+        if digest.finished is not None:
+            self._finished(digest.finished.result)
+        return cores
+
+    def _started(self, update: RunStarted, context: RunContext) -> None:
+        self.stopwatch.start(self._clock())
+        log = self._root.query_one(LogView)
+        log.reset()
+        log.add_lines([("note", "$ " + " ".join(update.argv) if update.argv else f"run {update.run_id}")])
+        if update.noisy:
+            log.add_lines([("note", "the machine was busy before this run: figures may be noisy")])
+        self._root.query_one(ThreadLanes).clear()
+        self._root.query_one(Gauge).set_value(None)
+        self.view = RunView(
+            update.spec, "running", 0.0, sweep=context.sweep, note=context.note, size_note=context.size_note
+        )
+
+    def _finished(self, result: RunResult) -> None:
+        self.last_result = result
+        self.stopwatch.stop()
+        self.view = replace(
+            self.view,
+            phase="stopped" if result.status == "stopped" else "finished",
+            status=status_line(result),
+            elapsed=result.harness_wall_s,
+        )
+        self._root.query_one(Gauge).set_value(result.effective_cores, final=True)
+        log = self._root.query_one(LogView)
+        if result.stderr_tail and result.status in ("crashed", "error", "failed"):
+            tail = result.stderr_tail.strip().splitlines()[-3:]
+            log.add_lines([("err", line) for line in tail])
+        log.add_lines([("note", result.message)] if result.message else [])
+
+    def stopping(self) -> None:
+        """The user asked the run to stop."""
+        if self.view.phase == "running":
+            self.view = replace(self.view, phase="stopping")
+
+    def over(self, stopped: bool) -> None:
+        """The run's worker ended (a run that never reported its end is stopped or idle now)."""
+        if self.view.phase in ("running", "stopping"):
+            self.view = replace(self.view, phase="stopped" if stopped else "idle")
+
+    def sweep_over(self, note: str) -> None:
+        """The sweep ended: say how, until the next run starts."""
+        self.view = replace(self.view, sweep=None, note=note)
+
+    def tick(self) -> bool:
+        """Advance the elapsed time of a going run; True when the view changed."""
+        elapsed = self.stopwatch.elapsed(self._clock())
+        if elapsed is None or self.view.phase not in ("running", "stopping"):
+            return False
+        self.view = replace(self.view, elapsed=elapsed)
+        return True
+
+    def pause(self, paused: bool) -> None:
+        """A replay paused or resumed: the elapsed time stands still meanwhile."""
+        self.stopwatch.pause(paused, self._clock())
