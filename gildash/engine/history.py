@@ -13,7 +13,7 @@ from typing import Literal
 
 from gildash.engine.export import fmt_ratio, fmt_seconds, gil_text
 from gildash.engine.model import RunResult, SweepPoint, SweepResult
-from gildash.engine.sweep import summarize, sweep_scaling
+from gildash.engine.sweep import aggregate
 
 EntryKind = Literal["run", "sweep"]
 
@@ -179,10 +179,7 @@ class SessionHistory:
         groups: dict[tuple[str, int | None, str], list[RunResult]] = {}
         for r in self.chart_runs():
             groups.setdefault((r.workload, r.size, r.executor), []).append(r)
-        out = []
-        for (workload, _size, _executor), runs in groups.items():
-            out.append(summarize(workload, sweep_scaling(runs), runs))
-        return out
+        return [aggregate(workload, runs) for (workload, _size, _executor), runs in groups.items()]
 
 
 def _targets(s: SweepResult) -> list[str]:

@@ -65,6 +65,10 @@ class RunSpec:
     """Custom command argv template ({threads}, {size}, {python} substituted); None for workloads."""
     extra_args: tuple[str, ...] = ()
     """Further workload flags, passed through unchanged."""
+    sweep_id: str | None = None
+    """Id of the sweep this run belongs to (None: a single run); recorded so exports can regroup it."""
+    warmup: bool = False
+    """An unmeasured warm-up run of a sweep."""
 
 
 @dataclass(frozen=True)
@@ -221,7 +225,7 @@ class RunResult:
     target: Target
     """Target it ran under."""
     threads: int
-    """Worker count."""
+    """Workers that really ran (the workload's start line, else the spec's --threads)."""
     size: int | None
     """Size parameter (as reported by the workload's start line when present)."""
     executor: Executor
@@ -276,6 +280,12 @@ class RunResult:
     """Path of the recording this run was appended to."""
     complete: bool = True
     """False when reconstructed from a recording that ended before the run finished."""
+    requested_threads: int | None = None
+    """--threads asked for when the workload ran another count (threads); None when it ran what was asked."""
+    sweep_id: str | None = None
+    """Id of the sweep the run belongs to (its spec's); None for a single run."""
+    warmup: bool = False
+    """The run was a sweep's unmeasured warm-up."""
 
 
 @dataclass(frozen=True)

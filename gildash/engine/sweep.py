@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import os
+import secrets
 import statistics
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -100,19 +101,42 @@ async def run_sweep(
     sweep between runs, when nothing is in flight.
     """
     planned = plan_runs(plan)
+    # Stamped on every spec so the recording of each run says which sweep it belongs to.
+    sweep_id = secrets.token_hex(6)
     every: list[RunResult] = []
-    measured: list[RunResult] = []
     warmup_ids: list[str] = []
     for done, (spec, warmup) in enumerate(planned, start=1):
-        result = await run_fn(spec)
+        result = await run_fn(replace(spec, sweep_id=sweep_id, warmup=warmup))
         every.append(result)
         if warmup:
             warmup_ids.append(result.run_id)
-        else:
-            measured.append(result)
-        partial = summarize(plan.workload, sweep_scaling(measured), measured)
-        partial = replace(partial, runs=tuple(every), warmup_run_ids=tuple(warmup_ids))
+        partial = aggregate(plan.workload, every, warmup_ids)
         yield SweepProgress(done=done, total=len(planned), run=result, warmup=warmup, partial=partial)
+
+
+def aggregate(workload: str, runs: Sequence[RunResult], warmup_ids: Collection[str] = ()) -> SweepResult:
+    """One sweep's SweepResult from its runs (warm-ups among them named by warmup_ids, left out of the
+    points): the one aggregation the sweep driver, the session's charts and exports of recordings share."""
+    warmups = set(warmup_ids)
+    measured = [r for r in runs if r.run_id not in warmups]
+    result = summarize(workload, sweep_scaling(measured), measured)
+    kept = tuple(r.run_id for r in runs if r.run_id in warmups)
+    return replace(result, runs=tuple(runs), warmup_run_ids=kept)
+
+
+def recorded_sweeps(runs: Sequence[RunResult]) -> list[SweepResult]:
+    """The sweeps among recorded runs, regrouped by the sweep id each run carries, in order of first run.
+
+    Runs without a sweep id (single runs, recordings older than the id) belong to none.
+    """
+    groups: dict[str, list[RunResult]] = {}
+    for r in runs:
+        if r.sweep_id is not None:
+            groups.setdefault(r.sweep_id, []).append(r)
+    return [
+        aggregate(members[0].workload, members, [r.run_id for r in members if r.warmup])
+        for members in groups.values()
+    ]
 
 
 def _timed(run: RunResult) -> bool:
