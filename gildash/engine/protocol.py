@@ -415,6 +415,11 @@ class EventTally:
         """worker_done durations ordered by worker index."""
         return tuple(self.worker_durations[k] for k in sorted(self.worker_durations))
 
+    def ran_threads(self, asked: int) -> int:
+        """Workers the run really had: the start line's count (single_thread always runs one), else asked."""
+        ran = _reported_int(self.start, "threads")
+        return ran if ran is not None and ran >= 1 else asked
+
     def effective_cores(self) -> float | None:
         """summary.cpu_s / summary.wall_s when both are known and wall_s > 0."""
         summary = self.summary
@@ -452,10 +457,7 @@ class EventTally:
         size = _reported_int(start, "size")
         if size is None:
             size = spec.size
-        # A workload may run another count than asked (single_thread always runs one): report what ran.
-        threads = _reported_int(start, "threads")
-        if threads is None or threads < 1:
-            threads = spec.threads
+        threads = self.ran_threads(spec.threads)
         user = summary.cpu_user_s if summary and summary.cpu_user_s is not None else sampled_cpu[0]
         system = summary.cpu_sys_s if summary and summary.cpu_sys_s is not None else sampled_cpu[1]
         return RunResult(

@@ -545,7 +545,8 @@ class Run:
             return "failed", f"result check failed (got {_short(summary.result)})"
         cores = tally.effective_cores()
         cores_text = f", {cores:.2f} cores" if cores is not None else ""
-        return "ok", f"{spec.threads} threads in {summary.wall_s:.3f} s{cores_text}"
+        ran = tally.ran_threads(spec.threads)
+        return "ok", f"{ran} thread{'s' if ran != 1 else ''} in {summary.wall_s:.3f} s{cores_text}"
 
 
 def _short(value: Any) -> str:

@@ -33,7 +33,9 @@ def test_headline_comes_from_the_summary_metrics() -> None:
 def test_queue_pipeline_headline_is_items_per_second_of_a_passing_run() -> None:
     run = make_run("py3.11", 2, 0.5, workload="queue_pipeline", size=1000)
     assert catalog.headline_value(run) == (catalog.HEADLINES["queue_pipeline"], 2000.0)
-    assert catalog.headline_value(make_run("py3.11", 2, 0.5, workload="queue_pipeline", status="failed")) is None
+    assert (
+        catalog.headline_value(make_run("py3.11", 2, 0.5, workload="queue_pipeline", status="failed")) is None
+    )
 
 
 def test_what_the_rust_baseline_runs() -> None:

@@ -423,7 +423,7 @@ def test_warmup_failure_is_not_counted_as_a_measured_failure() -> None:
 def test_headless_modules_never_import_textual() -> None:
     code = (
         "import sys, gildash.engine.sweep, gildash.engine.export, gildash.engine.history\n"
-        "import gildash.cli_report\n"
+        "import gildash.cli.sweep, gildash.cli.export\n"
         "print('textual' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

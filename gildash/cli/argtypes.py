@@ -1,17 +1,17 @@
-"""argparse value types shared by every gildash subcommand: one place for the bounds and their messages.
+"""argparse value types of every gildash command: one place for the bounds and their messages.
 
-Never imports textual.
+Each raises argparse.ArgumentTypeError with a one-line message; never imports textual.
 """
 
 from __future__ import annotations
 
 import argparse
 
-MAX_THREADS = 1024
-"""Upper bound on worker counts (a typo guard, far above any machine's core count)."""
+from gildash.engine.catalog import MAX_THREADS
 
 
 def thread_count(text: str) -> int:
+    """One worker count, 1..MAX_THREADS (--threads of run)."""
     try:
         value = int(text)
     except ValueError:
@@ -22,6 +22,7 @@ def thread_count(text: str) -> int:
 
 
 def size(text: str) -> int:
+    """A work size >= 1 (--size)."""
     try:
         value = int(text)
     except ValueError:
@@ -32,6 +33,7 @@ def size(text: str) -> int:
 
 
 def seconds(text: str) -> float:
+    """A finite positive number of seconds (--timeout)."""
     try:
         value = float(text)
     except ValueError:
@@ -42,6 +44,7 @@ def seconds(text: str) -> float:
 
 
 def speed(text: str) -> float:
+    """A replay speed factor >= 0 (0: as fast as possible)."""
     try:
         value = float(text)
     except ValueError:
@@ -60,3 +63,22 @@ def positive_int(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
     return n
+
+
+def thread_list(text: str) -> tuple[int, ...]:
+    """'1,2,4' -> (1, 2, 4): ascending, distinct, each in 1..MAX_THREADS (--threads of sweep)."""
+    values: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            n = int(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a thread count: {part!r}") from None
+        if not 1 <= n <= MAX_THREADS:
+            raise argparse.ArgumentTypeError(f"thread counts must be 1..{MAX_THREADS}, got {n}")
+        values.add(n)
+    if not values:
+        raise argparse.ArgumentTypeError("give at least one thread count, e.g. 1,2,4")
+    return tuple(sorted(values))

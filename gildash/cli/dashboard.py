@@ -1,0 +1,15 @@
+"""`gildash` with no command: the live Textual dashboard (every run recorded)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from gildash.cli.common import check_config, dashboard_entry
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Check the config, then open the dashboard."""
+    config: Path | None = getattr(args, "config", None)
+    check_config(config)
+    return int(dashboard_entry("run_dashboard")(args))
