@@ -44,6 +44,13 @@ def error(message: str) -> None:
     note(f"error: {message}")
 
 
+def add_config(parser: argparse.ArgumentParser) -> None:
+    """The command's own --config PATH (it overrides the one given before the command)."""
+    parser.add_argument(
+        "--config", metavar="PATH", type=Path, default=argparse.SUPPRESS, help="targets config file (TOML)"
+    )
+
+
 def command(handler: Handler) -> Handler:
     """The handler with its UsageError printed as one line and mapped to exit 2."""
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gildash.cli.common import check_config, dashboard_entry
+from gildash.cli import common
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Check the config, then open the dashboard."""
     config: Path | None = getattr(args, "config", None)
-    check_config(config)
-    return int(dashboard_entry("run_dashboard")(args))
+    common.check_config(config)
+    return int(common.dashboard_entry("run_dashboard")(args))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gildash.cli.common import check_config, command, dashboard_entry
+from gildash.cli import common
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -14,12 +14,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "demo",
         help="unattended booth loop: GIL run, free-threaded run, +GIL run, sweep with Rust (real runs)",
     )
-    p.add_argument("--config", metavar="PATH", type=Path, default=argparse.SUPPRESS, help="config file")
-    p.set_defaults(func=command(cmd_demo))
+    common.add_config(p)
+    p.set_defaults(func=common.command(cmd_demo))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Check the config, then loop GIL / free-threaded / +gil runs and a sweep with the config's targets."""
     config: Path | None = getattr(args, "config", None)
-    check_config(config)
-    return int(dashboard_entry("run_demo")(args))
+    common.check_config(config)
+    return int(common.dashboard_entry("run_demo")(args))

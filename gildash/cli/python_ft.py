@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gildash.cli.common import UsageError, command
+from gildash.cli import common
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         add_help=False,
     )
     p.add_argument("args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=command(cmd_python_ft))
+    p.set_defaults(func=common.command(cmd_python_ft))
 
 
 def cmd_python_ft(args: argparse.Namespace) -> int:
@@ -23,5 +23,5 @@ def cmd_python_ft(args: argparse.Namespace) -> int:
     try:
         from gildash.engine.provision import main as provision_main
     except ImportError as exc:
-        raise UsageError(f"the provisioner is unavailable ({exc})") from None
+        raise common.UsageError(f"the provisioner is unavailable ({exc})") from None
     return int(provision_main(list(args.args)))

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gildash.cli import argtypes
-from gildash.cli.common import UsageError, command, dashboard_entry
+from gildash.cli import argtypes, common
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,7 +15,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--speed", type=argtypes.speed, default=1.0, help="1 real time, 2 twice as fast, 0 instant"
     )
-    p.set_defaults(func=command(cmd_replay))
+    p.set_defaults(func=common.command(cmd_replay))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -25,11 +24,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     path: Path = args.file
     if not path.is_file():
-        raise UsageError(f"no such recording: {path}")
+        raise common.UsageError(f"no such recording: {path}")
     try:
         recording = read_recording(path)
     except RecordingError as exc:
-        raise UsageError(str(exc)) from None
+        raise common.UsageError(str(exc)) from None
     if not recording.runs:
-        raise UsageError(f"{path} holds no runs")
-    return int(dashboard_entry("run_replay")(path, args.speed))
+        raise common.UsageError(f"{path} holds no runs")
+    return int(common.dashboard_entry("run_replay")(path, args.speed))

@@ -14,20 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gildash.cli import argtypes
-from gildash.cli.common import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    ProgressLine,
-    UsageError,
-    check_workload,
-    command,
-    note,
-    open_recorder,
-    pick_target,
-    recording_path,
-)
+from gildash.cli import argtypes, common
 
 if TYPE_CHECKING:
     from gildash.engine.model import RunResult, Target
@@ -61,8 +48,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="custom command speaking the protocol; {threads}, {size}, {python} are substituted (no shell)",
     )
     p.add_argument("--no-noise-check", action="store_true", help="skip the 0.3 s idle-machine check")
-    p.add_argument("--config", metavar="PATH", type=Path, default=argparse.SUPPRESS, help="config file")
-    p.set_defaults(func=command(cmd_run))
+    common.add_config(p)
+    p.set_defaults(func=common.command(cmd_run))
 
 
 def _command_target(argv0: str) -> Target:
@@ -71,27 +58,27 @@ def _command_target(argv0: str) -> Target:
 
     found = argv0 if os.sep in argv0 else shutil.which(argv0)
     if found is None or not os.path.isfile(found):
-        raise UsageError(f"command not found: {argv0}")
+        raise common.UsageError(f"command not found: {argv0}")
     if not os.access(found, os.X_OK):
-        raise UsageError(f"not executable: {found}")
+        raise common.UsageError(f"not executable: {found}")
     return Target(id="custom", label="custom command", executable=os.path.abspath(found), kind="command")
 
 
 def _custom(args: argparse.Namespace) -> tuple[tuple[str, ...], Target]:
     """--cmd split into argv, and the target it runs under."""
     if args.workload is not None:
-        raise UsageError("give either WORKLOAD or --cmd, not both")
+        raise common.UsageError("give either WORKLOAD or --cmd, not both")
     try:
         cmd = tuple(shlex.split(args.cmd))
     except ValueError as exc:
-        raise UsageError(f"cannot split --cmd: {exc}") from None
+        raise common.UsageError(f"cannot split --cmd: {exc}") from None
     if not cmd:
-        raise UsageError("--cmd is empty")
+        raise common.UsageError("--cmd is empty")
     command_target = _command_target(cmd[0]) if "{" not in cmd[0] else None
     if args.target is not None or any("{python}" in a for a in cmd):
-        return cmd, pick_target(args.target, args.config)
+        return cmd, common.pick_target(args.target, args.config)
     if command_target is None:
-        raise UsageError(f"cannot tell which program --cmd runs: {cmd[0]!r}")
+        raise common.UsageError(f"cannot tell which program --cmd runs: {cmd[0]!r}")
     return cmd, command_target
 
 
@@ -109,10 +96,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.workload is None:
             from gildash.engine.catalog import WORKLOADS
 
-            raise UsageError(f"missing WORKLOAD (choose from: {', '.join(WORKLOADS)}) or --cmd")
+            raise common.UsageError(f"missing WORKLOAD (choose from: {', '.join(WORKLOADS)}) or --cmd")
         workload = args.workload
-        check_workload(workload)
-        target = pick_target(args.target, args.config)
+        common.check_workload(workload)
+        target = common.pick_target(args.target, args.config)
 
     spec = RunSpec(
         target=target,
@@ -126,12 +113,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         build_argv(spec)
     except RunSpecError as exc:
-        raise UsageError(str(exc)) from None
+        raise common.UsageError(str(exc)) from None
 
-    path = args.record if args.record is not None else recording_path(workload, target.id)
-    recorder = open_recorder(path, asked=args.record is not None)
+    path = args.record if args.record is not None else common.recording_path(workload, target.id)
+    recorder = common.open_recorder(path, asked=args.record is not None)
     if recorder is not None:
-        note(f"recording to {path}")
+        common.note(f"recording to {path}")
     run = Run(spec, recorder=recorder, noise_check=not args.no_noise_check)
     try:
         result, interrupted = _drive(run)
@@ -139,14 +126,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         if recorder is not None:
             recorder.close()
     if recorder is not None and recorder.error:
-        note(f"warning: {recorder.error}")
+        common.note(f"warning: {recorder.error}")
     if args.json:
         print(json.dumps(result_json(result), default=repr))
     else:
         print(render_report(result))
     if interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_OK if result.ok else EXIT_FAILED
+        return common.EXIT_INTERRUPTED
+    return common.EXIT_OK if result.ok else common.EXIT_FAILED
 
 
 def _drive(run: Run) -> tuple[RunResult, bool]:
@@ -157,7 +144,7 @@ def _drive(run: Run) -> tuple[RunResult, bool]:
     from gildash.engine.model import EventReceived, ProgressEvent, RunFinished, SampleTaken
 
     interrupted = False
-    progress = ProgressLine(sys.stderr)
+    progress = common.ProgressLine(sys.stderr)
 
     async def drive() -> RunResult:
         nonlocal interrupted

@@ -11,21 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gildash.cli import argtypes
-from gildash.cli.common import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    ProgressLine,
-    UsageError,
-    check_workload,
-    command,
-    note,
-    open_recorder,
-    pick_targets,
-    recording_path,
-    tolerant_streams,
-)
+from gildash.cli import argtypes, common
 
 if TYPE_CHECKING:
     from gildash.engine.model import RunResult, RunSpec, SweepPlan, SweepResult
@@ -78,10 +64,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--timeout", type=argtypes.seconds, default=None, help="stop any run after S seconds")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
     p.add_argument("--record", metavar="FILE", default=None, help="append the runs to this recording")
-    p.add_argument(
-        "--config", metavar="PATH", type=Path, default=argparse.SUPPRESS, help="targets config file (TOML)"
-    )
-    p.set_defaults(func=command(cmd_sweep))
+    common.add_config(p)
+    p.set_defaults(func=common.command(cmd_sweep))
 
 
 @dataclass
@@ -96,7 +80,7 @@ class _Progress:
     """The live `[3/12] py3.13t × 2 threads … 0.84 s` line (only on a terminal)."""
 
     def __init__(self, total: int) -> None:
-        self.line = ProgressLine(sys.stderr)
+        self.line = common.ProgressLine(sys.stderr)
         self.total = total
         self.done = 0
         self.current = ""
@@ -137,14 +121,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from gildash.engine.model import SweepPlan, SweepResult
     from gildash.engine.sweep import plan_runs
 
-    tolerant_streams()
+    common.tolerant_streams()
     names = [n.strip() for n in args.targets.split(",") if n.strip()] if args.targets else None
     if args.targets is not None and not names:
-        raise UsageError("--targets is empty; give ids like py3.11,py3.13t,rust")
-    check_workload(args.workload)
+        raise common.UsageError("--targets is empty; give ids like py3.11,py3.13t,rust")
+    common.check_workload(args.workload)
     plan = SweepPlan(
         workload=args.workload,
-        targets=tuple(pick_targets(names, getattr(args, "config", None))),
+        targets=tuple(common.pick_targets(names, getattr(args, "config", None))),
         threads=args.threads or default_threads(),
         repeat=args.repeat,
         warmup=args.warmup,
@@ -152,8 +136,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         executor=args.executor,
         timeout_s=args.timeout,
     )
-    record_path = Path(args.record) if args.record else recording_path("sweep", args.workload)
-    recorder = open_recorder(record_path, asked=True)
+    record_path = Path(args.record) if args.record else common.recording_path("sweep", args.workload)
+    recorder = common.open_recorder(record_path, asked=True)
 
     state = _SweepState()
     progress = _Progress(len(plan_runs(plan)))
@@ -175,11 +159,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep = state.latest or SweepResult(workload=plan.workload, scaling="none", points=(), fits=())
     sys.stdout.write(export_json(sweep.runs, sweep) if args.json else render_sweep_text(sweep))
     sys.stdout.flush()
-    note(f"recorded {len(state.runs)} run(s) to {record_path}")
+    common.note(f"recorded {len(state.runs)} run(s) to {record_path}")
     write_error = getattr(recorder, "error", None)
     if write_error:
-        note(str(write_error))
+        common.note(str(write_error))
     if interrupted:
-        note(f"interrupted after {len(state.runs)} of {progress.total} runs")
-        return EXIT_INTERRUPTED
-    return EXIT_OK if all(r.status == "ok" for r in state.runs) else EXIT_FAILED
+        common.note(f"interrupted after {len(state.runs)} of {progress.total} runs")
+        return common.EXIT_INTERRUPTED
+    return common.EXIT_OK if all(r.status == "ok" for r in state.runs) else common.EXIT_FAILED

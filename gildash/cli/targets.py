@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from gildash.cli.common import EXIT_OK, command, discover
+from gildash.cli import common
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `targets`."""
     p = sub.add_parser("targets", help="list the interpreters (and Rust baseline) gildash can run")
     p.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
-    p.add_argument("--config", metavar="PATH", type=Path, default=argparse.SUPPRESS, help="config file")
-    p.set_defaults(func=command(cmd_targets))
+    common.add_config(p)
+    p.set_defaults(func=common.command(cmd_targets))
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
@@ -22,10 +21,10 @@ def cmd_targets(args: argparse.Namespace) -> int:
     from gildash.cli.report import gil_words
     from gildash.engine.recording import to_json
 
-    targets = discover(args.config, include_rust=True)
+    targets = common.discover(args.config, include_rust=True)
     if args.json:
         print(json.dumps([to_json(t) for t in targets], indent=2))
-        return EXIT_OK
+        return common.EXIT_OK
     rows = [("ID", "VERSION", "GIL", "SOURCE", "EXECUTABLE / REASON")]
     for t in targets:
         where = t.executable if t.available else f"unavailable: {t.reason}"
@@ -33,4 +32,4 @@ def cmd_targets(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
-    return EXIT_OK
+    return common.EXIT_OK
