@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequ
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from gildash.engine import catalog
 from gildash.engine.model import (
     AmdahlFit,
     RunResult,
@@ -157,7 +158,7 @@ def _speedup(scaling: Scaling, threads: int, t1: float, tn: float) -> float | No
 
 
 def summarize(
-    workload: str, scaling: Scaling, runs: Sequence[RunResult], *, rust_id: str = "rust"
+    workload: str, scaling: Scaling, runs: Sequence[RunResult], *, rust_id: str | None = None
 ) -> SweepResult:
     """Aggregate measured runs (warm-ups excluded by the caller) of one workload into sweep points.
 
@@ -166,8 +167,11 @@ def summarize(
     and a point with no passing repeat has NaN times and no speedup. Speedup is always against the
     same target's 1-thread median (weak: N*t1/tN, strong and none: t1/tN); a target without a passing
     1-thread point gets speedup None rather than a borrowed baseline. vs_rust is this median over the
-    rust target's median at the same thread count, when rust has that point.
+    native baseline's median at the same thread count, when it has that point (the baseline: rust_id,
+    else the first target catalog.is_native_baseline says is one).
     """
+    if rust_id is None:
+        rust_id = next((r.target.id for r in runs if catalog.is_native_baseline(r.target)), None)
     groups: dict[tuple[str, int], list[RunResult]] = {}
     target_order: list[str] = []
     for r in runs:
@@ -190,7 +194,7 @@ def summarize(
             median = medians.get((target_id, threads))
             t1 = medians.get((target_id, 1))
             speedup = _speedup(scaling, threads, t1, median) if median is not None and t1 else None
-            rust_median = medians.get((rust_id, threads))
+            rust_median = medians.get((rust_id, threads)) if rust_id is not None else None
             vs_rust = median / rust_median if median is not None and rust_median else None
             cores = [r.effective_cores for r in timed if r.effective_cores is not None]
             nan = math.nan

@@ -10,6 +10,7 @@ import itertools
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -428,3 +429,9 @@ def test_headless_modules_never_import_textual() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_vs_rust_finds_the_native_baseline_by_kind_not_by_id() -> None:
+    native = replace(make_target("rust"), id="rust-1.95")
+    runs = [make_run("py3.11", 1, 2.0), make_run("rust", 1, 0.5, target=native)]
+    assert point(summarize("w", "strong", runs), "py3.11", 1).vs_rust == pytest.approx(4.0)
