@@ -1,7 +1,8 @@
 """Plain-text and JSON reports of runs and sweeps for the terminal: the run report, its badges, the run's
 JSON object, the sweep table and aligned text tables.
 
-Words only: every fact (GIL mode, headline figure, single-worker workloads) comes from engine.catalog.
+Words only: every fact comes from the engine (GIL mode from the Target; headline figure and single-worker
+workloads from engine.catalog).
 Never imports textual.
 """
 
@@ -11,21 +12,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from gildash.engine import catalog
-from gildash.engine.model import RunResult, SweepResult, Target
+from gildash.engine.model import GilMode, RunResult, SweepResult, Target
 
-GIL_WORDS: dict[catalog.GilMode, str] = {
+GIL_WORDS: dict[GilMode, str] = {
     "gil": "on",
     "free-threaded": "off",
     "gil-forced": "forced on",
     "native": "none",
-    "unknown": "-",
+    "command": "-",
 }
 """The GIL column of `gildash targets`."""
 
 
 def gil_words(target: Target) -> str:
     """The target's GIL mode in a word or two."""
-    return GIL_WORDS[catalog.gil_mode(target)]
+    return GIL_WORDS[target.gil_mode]
 
 
 def badges(result: RunResult) -> list[str]:
@@ -43,7 +44,7 @@ def badges(result: RunResult) -> list[str]:
     if result.gil_reenabled:
         by = f" by module {result.gil_reenabled_by}" if result.gil_reenabled_by else ""
         out.append(f"GIL re-enabled{by}: this free-threaded run was serialised")
-    if catalog.gil_mode(result.target) == "gil-forced":
+    if result.target.gil_mode == "gil-forced":
         forced_by = " (PYTHON_GIL=1)" if dict(result.target.env).get("PYTHON_GIL") == "1" else ""
         out.append(f"GIL forced on{forced_by}")
     if result.noisy:

@@ -1,5 +1,6 @@
-"""The one answer to gildash's domain questions: which workloads exist, each one's headline figure,
-what each target kind can run, a target's GIL mode, its +gil twin and whether it is the native baseline.
+"""The one answer to gildash's questions about workloads: which exist, each one's headline figure, which
+run one worker by design, and what each target kind can run. (What a target itself is, its GIL mode, its
++gil twin, native baseline or not, the Target answers: see model.py.)
 
 UI and CLI map these answers to words and colours and never re-derive them. Pure data and functions:
 no I/O, never imports textual.
@@ -8,11 +9,11 @@ no I/O, never imports textual.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from gildash.engine.model import Executor, RunResult, Target, TargetKind
+from gildash.engine.model import Executor, RunResult, TargetKind
 
 WORKLOADS: tuple[str, ...] = (
     "sum_squares",
@@ -32,10 +33,6 @@ MAX_THREADS = 1024
 
 SINGLE_WORKER: frozenset[str] = frozenset({"single_thread"})
 """Workloads that always run one worker, whatever --threads asks (single-threaded by design)."""
-
-GilMode = Literal["gil", "free-threaded", "gil-forced", "native", "unknown"]
-"""How a target runs Python code: with the GIL, without it, a free-threaded build with the GIL forced
-back on (PYTHON_GIL=1), native code with no GIL at all, or unknown (a custom command, an unprobed path)."""
 
 
 @dataclass(frozen=True)
@@ -84,46 +81,3 @@ def unsupported(kind: TargetKind, workload: str, executor: Executor) -> str | No
         if executor != "thread":
             return "the Rust baseline only supports --executor thread"
     return None
-
-
-def _gil_forced(target: Target) -> bool:
-    return dict(target.env).get("PYTHON_GIL") == "1"
-
-
-def gil_mode(target: Target) -> GilMode:
-    """How this target runs: gil, free-threaded, gil-forced (PYTHON_GIL=1 or on at start-up), native."""
-    if target.kind == "rust":
-        return "native"
-    if target.kind != "python" or (not target.available and not target.version):
-        return "unknown"
-    if not target.free_threaded:
-        return "gil"
-    return "gil-forced" if _gil_forced(target) or target.gil_enabled else "free-threaded"
-
-
-def _env_without_gil(target: Target) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, v) for k, v in target.env if k != "PYTHON_GIL"))
-
-
-def gil_twin(targets: Sequence[Target], target: Target) -> Target | None:
-    """The same free-threaded interpreter in the other GIL mode: PYTHON_GIL=1 for a free-threaded target,
-    the GIL-free one for a forced one. Found by executable and environment, never by id; None if absent."""
-    mode = gil_mode(target)
-    if mode not in ("free-threaded", "gil-forced") or not target.executable:
-        return None
-    want: GilMode = "gil-forced" if mode == "free-threaded" else "free-threaded"
-    for t in targets:
-        if (
-            t.executable == target.executable
-            and _env_without_gil(t) == _env_without_gil(target)
-            and gil_mode(t) == want
-            # A forced twin is forced by its environment; the free one has no PYTHON_GIL at all.
-            and _gil_forced(t) == (want == "gil-forced")
-        ):
-            return t
-    return None
-
-
-def is_native_baseline(target: Target) -> bool:
-    """The target is the native (Rust std::thread) baseline every Python target is compared with."""
-    return target.kind == "rust"

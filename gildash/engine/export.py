@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gildash.engine import catalog
 from gildash.engine.model import RunResult, SweepPoint, SweepResult
 from gildash.engine.sweep import collect_warnings, sweep_scaling
 
@@ -273,7 +272,7 @@ RUN_HEADERS = ("command", "wall", "user", "system", "eff. cores", "GIL", "status
 
 def gil_text(r: RunResult) -> str:
     """The GIL state a run actually had, in a few words."""
-    if catalog.is_native_baseline(r.target):
+    if r.target.is_native_baseline:
         return "none (native)"
     if r.gil_reenabled:
         return "re-enabled" + (f" by {r.gil_reenabled_by}" if r.gil_reenabled_by else "")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gildash.engine.export import fmt_ratio, fmt_seconds, gil_text
-from gildash.engine.model import RunResult, SweepPoint, SweepResult
+from gildash.engine.model import Executor, RunResult, SweepPoint, SweepResult
 from gildash.engine.sweep import aggregate
 
 EntryKind = Literal["run", "sweep"]
@@ -171,15 +171,53 @@ class SessionHistory:
         return out
 
     def chart_sweeps(self) -> list[SweepResult]:
-        """chart_runs aggregated per (workload, size, executor), so single runs feed the scaling charts too.
+        """The single runs (never a sweep's) aggregated per (workload, size, executor).
 
         Only runs of the same workload, size and executor are pooled: mixing sizes would make one
         target's 1-thread baseline meaningless for another size.
         """
-        groups: dict[tuple[str, int | None, str], list[RunResult]] = {}
-        for r in self.chart_runs():
-            groups.setdefault((r.workload, r.size, r.executor), []).append(r)
-        return [aggregate(workload, runs) for (workload, _size, _executor), runs in groups.items()]
+        return [chart.sweep for chart in self._single_run_charts()]
+
+    def _single_run_charts(self) -> list[ChartSet]:
+        groups: dict[tuple[str, int | None, Executor], list[RunResult]] = {}
+        last: dict[tuple[str, int | None, Executor], int] = {}
+        for position, (kind, index) in enumerate(self._order):
+            if kind != "run":
+                continue
+            r = self._runs[index]
+            key = (r.workload, r.size, r.executor)
+            groups.setdefault(key, []).append(r)
+            last[key] = position
+        out = []
+        for key, runs in groups.items():
+            title = f"single runs of {key[0]}"
+            out.append(ChartSet(title, aggregate(key[0], runs), "run", last[key]))
+        return out
+
+    def chart_sets(self) -> list[ChartSet]:
+        """What the charts can show, one at a time, oldest first: each sweep on its own, and the single
+        runs pooled per (workload, size, executor) — a one-off run never joins a sweep's curves."""
+        sets = self._single_run_charts()
+        for position, (kind, index) in enumerate(self._order):
+            if kind == "sweep":
+                sweep = self._sweeps[index]
+                title = f"sweep {index + 1} · {sweep.workload}"
+                sets.append(ChartSet(title, sweep, "sweep", position))
+        return sorted(sets, key=lambda c: c.position)
+
+
+@dataclass(frozen=True)
+class ChartSet:
+    """One thing the scaling charts show: a sweep, or this session's single runs of one workload."""
+
+    title: str
+    """How the charts name it, e.g. 'sweep 2 · sum_squares'."""
+    sweep: SweepResult
+    """Its points."""
+    kind: EntryKind
+    """sweep, or run for pooled single runs."""
+    position: int
+    """Where it sits in the session (the entry that last changed it), for ordering."""
 
 
 def _targets(s: SweepResult) -> list[str]:

@@ -5,6 +5,7 @@ Owns only data shapes; never imports textual and never does I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -12,7 +13,9 @@ Executor = Literal["thread", "process"]
 Scaling = Literal["weak", "strong", "none"]
 TargetKind = Literal["python", "rust", "command"]
 RunStatus = Literal["ok", "failed", "crashed", "timeout", "stopped", "error"]
-GilBadge = Literal["gil", "free-threaded", "gil-forced", "gil-reenabled", "native", "unknown"]
+GilMode = Literal["gil", "free-threaded", "gil-forced", "native", "command"]
+"""How a target runs Python threads: with the GIL, free-threaded, a free-threaded build with the GIL forced
+on (PYTHON_GIL=1), native threads (the Rust baseline), or a custom command (unknown)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,48 @@ class Target:
     """Why the target is unavailable (empty when available)."""
     source: str = ""
     """Where it was found: current, PATH, pyenv, uv, cache, config, cargo."""
+
+    @property
+    def gil_mode(self) -> GilMode:
+        """The one answer to "does this target run with the GIL?" (UI and CLI map it to words/colours)."""
+        if self.kind == "rust":
+            return "native"
+        if self.kind != "python":
+            return "command"
+        if not self.free_threaded:
+            return "gil"
+        if self.gil_enabled or dict(self.env).get("PYTHON_GIL") == "1":
+            return "gil-forced"
+        return "free-threaded"
+
+    @property
+    def is_native_baseline(self) -> bool:
+        """The native-threads baseline (Rust std::thread) that the "gap to Rust" figures compare against."""
+        return self.kind == "rust"
+
+    def gil_twin(self, targets: Sequence[Target]) -> Target | None:
+        """The same free-threaded binary with the GIL forced on (or, from that twin, the free-threaded one).
+
+        Found by executable, environment (PYTHON_GIL aside) and GIL mode, never by an id suffix; None for
+        every other target.
+        """
+        mode = self.gil_mode
+        if mode not in ("free-threaded", "gil-forced") or not self.executable:
+            return None
+        want: GilMode = "gil-forced" if mode == "free-threaded" else "free-threaded"
+        for t in targets:
+            if (
+                t is not self
+                and t.executable == self.executable
+                and t.gil_mode == want
+                and t.available
+                and t._env_without_gil() == self._env_without_gil()
+            ):
+                return t
+        return None
+
+    def _env_without_gil(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted((k, v) for k, v in self.env if k != "PYTHON_GIL"))
 
 
 @dataclass(frozen=True)
@@ -443,6 +488,8 @@ class SweepPlan:
     """thread or process."""
     timeout_s: float | None = None
     """Per-run timeout."""
+    extra_args: tuple[str, ...] = ()
+    """Further workload flags for every run (a size preset's --duration, say), passed through unchanged."""
 
 
 @dataclass(frozen=True)

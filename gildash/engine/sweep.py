@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequ
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from gildash.engine import catalog
 from gildash.engine.model import (
     AmdahlFit,
     RunResult,
@@ -69,6 +68,7 @@ def plan_runs(plan: SweepPlan) -> list[tuple[RunSpec, bool]]:
             size=plan.size,
             executor=plan.executor,
             timeout_s=plan.timeout_s,
+            extra_args=plan.extra_args,
         )
 
     for i in range(len(plan.targets)):
@@ -168,10 +168,10 @@ def summarize(
     same target's 1-thread median (weak: N*t1/tN, strong and none: t1/tN); a target without a passing
     1-thread point gets speedup None rather than a borrowed baseline. vs_rust is this median over the
     native baseline's median at the same thread count, when it has that point (the baseline: rust_id,
-    else the first target catalog.is_native_baseline says is one).
+    else the first target that is_native_baseline).
     """
     if rust_id is None:
-        rust_id = next((r.target.id for r in runs if catalog.is_native_baseline(r.target)), None)
+        rust_id = next((r.target.id for r in runs if r.target.is_native_baseline), None)
     groups: dict[tuple[str, int], list[RunResult]] = {}
     target_order: list[str] = []
     for r in runs:
@@ -267,7 +267,26 @@ def _cores_available() -> int | None:
         return os.cpu_count()
 
 
-def collect_warnings(result: SweepResult, *, cores: int | None = None) -> list[SweepWarning]:
+Audience = Literal["cli", "dashboard"]
+"""Who reads a warning's remedy: a command-line user (flags) or a dashboard user (keys)."""
+
+REMEDIES: dict[str, tuple[str, str]] = {
+    "no-baseline": ("include 1 in --threads", "run a 1-worker point (s sweeps from 1)"),
+    "repeat": ("use --repeat 5", "rerun the sweep (s) on a quiet machine"),
+    "size": ("use a larger --size", "pick a larger size (z)"),
+}
+"""Remedy kind -> (command-line words, dashboard words)."""
+
+
+def remedy(kind: str, audience: Audience) -> str:
+    """The words of a remedy for this audience."""
+    cli, dashboard = REMEDIES[kind]
+    return cli if audience == "cli" else dashboard
+
+
+def collect_warnings(
+    result: SweepResult, *, cores: int | None = None, audience: Audience = "cli"
+) -> list[SweepWarning]:
     """Every typed warning about the sweep's numbers, most serious first."""
     warnings: list[SweepWarning] = []
     warmups = set(result.warmup_run_ids)
@@ -314,7 +333,8 @@ def collect_warnings(result: SweepResult, *, cores: int | None = None) -> list[S
         warnings.append(
             SweepWarning(
                 "no-baseline",
-                f"{target_id} has no passing 1-thread point: no speedup shown; include 1 in --threads",
+                f"{target_id} has no passing 1-thread point: no speedup shown; "
+                + remedy("no-baseline", audience),
                 target_id,
             )
         )
@@ -332,12 +352,12 @@ def collect_warnings(result: SweepResult, *, cores: int | None = None) -> list[S
 
     for p in result.points:
         if len(p.walls) > 1 and p.mean_s > 0 and p.stddev_s / p.mean_s > NOISE_CV:
-            remedy = "use --repeat 5" if len(p.walls) < 5 else "close other programs and rerun"
+            advice = remedy("repeat", audience) if len(p.walls) < 5 else "close other programs and rerun"
             warnings.append(
                 SweepWarning(
                     "high-variance",
                     f"high variance at {p.target_id}×{p.threads} "
-                    f"(stddev {100 * p.stddev_s / p.mean_s:.0f} % of mean): {remedy}",
+                    f"(stddev {100 * p.stddev_s / p.mean_s:.0f} % of mean): {advice}",
                     p.target_id,
                 )
             )
@@ -350,7 +370,7 @@ def collect_warnings(result: SweepResult, *, cores: int | None = None) -> list[S
             SweepWarning(
                 "too-short",
                 f"short runs (shortest: {where}): timings under {1000 * SHORT_RUN_S:.0f} ms "
-                "are mostly noise; use a larger --size",
+                "are mostly noise; " + remedy("size", audience),
                 low.target_id,
             )
         )

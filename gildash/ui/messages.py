@@ -1,31 +1,34 @@
-"""Messages the dashboard's workers post to the UI: run start/end pokes and sweep progress.
+"""Messages to the UI: run start/end pokes from the session, and sweep changes for every screen.
 
-Workers never touch widgets; they post these and the screen applies them (Textual's workers guide).
+Workers never touch widgets; the session calls the screen, which posts these, and each screen applies
+what concerns it (the charts grow with SweepChanged, history re-reads on SweepEnded).
 """
 
 from __future__ import annotations
 
 from textual.message import Message
 
-from gildash.engine.model import SweepProgress, SweepResult
+from gildash.engine.model import SweepResult
 
 
 class RunPoke(Message):
-    """The run worker's nudge: show the accumulated updates now (a run started or ended)."""
+    """Show the run updates accumulated so far now (a run started or ended), not at the next frame."""
 
-    def __init__(self, run_key: int) -> None:
+    def can_replace(self, message: Message) -> bool:
+        # Every poke shows everything pending: one queued poke is as good as many.
+        return isinstance(message, RunPoke)
+
+
+class SweepChanged(Message):
+    """One more run of the going sweep finished; carries its partial aggregate."""
+
+    def __init__(self, partial: SweepResult) -> None:
         super().__init__()
-        self.run_key = run_key
-        """Which run of this session it is about (for logs; every poke just shows what is pending)."""
+        self.partial = partial
+        """The sweep's aggregate so far."""
 
-
-class SweepStep(Message):
-    """One more run of a sweep finished; carries the partial aggregate."""
-
-    def __init__(self, progress: SweepProgress) -> None:
-        super().__init__()
-        self.progress = progress
-        """The engine's progress record."""
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SweepChanged)
 
 
 class SweepEnded(Message):

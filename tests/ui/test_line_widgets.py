@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from gildash.engine.model import RunSpec
 from gildash.ui.widgets.gauge import Gauge
 from gildash.ui.widgets.lines import Line, LineWidget
 from gildash.ui.widgets.log_view import LogView
-from gildash.ui.widgets.run_panel import RunConfig, RunPanel
+from gildash.ui.widgets.run_panel import NextRun, RunPanel, RunPanelState, RunView, status_line
 from gildash.ui.widgets.thread_lanes import ThreadLanes
 
 
@@ -92,18 +93,23 @@ async def test_a_new_line_re_lays_out_unless_min_height_holds_it(monkeypatch: An
 async def test_run_panel_reserves_bar_rows_for_the_run(monkeypatch: Any) -> None:
     panel = RunPanel()
     async with RowsApp(panel).run_test(size=(60, 12)) as pilot:
-        panel.set_config(RunConfig("sum_squares", 3, "small", "", "thread", "py3.11"))
+        spec = RunSpec(PY311, "sum_squares", 3, 1000)
+        panel.show(RunPanelState(RunView(), NextRun("py3.11", "sum_squares", 3, "small", "thread")))
         await pilot.pause()
-        assert len(panel.lines) == 2 + 3 + 1 and panel.size.height == 6  # bars and the status to come
+        # The selection, the run on show (two lines), bars and the status to come.
+        assert len(panel.lines) == 3 + 3 + 1 and panel.size.height == 7
         calls = spy_refresh(monkeypatch, panel)
-        panel.start()  # same height idle and running: starting shifts nothing on screen
+        running = RunView(spec, "running", 0.0)
+        panel.show(replace(panel.state, run=running))  # same height idle and running: nothing shifts
         assert calls and not any(layout for _regions, layout in calls)
-        panel.update_progress({0: (1, 4), 1: (2, 4), 2: (0, 4)})
+        running = running.with_progress({0: (1, 4), 1: (2, 4), 2: (0, 4)})
+        panel.show(replace(panel.state, run=running))
         assert calls and not any(layout for _regions, layout in calls)
         await pilot.pause()
         assert "w2" in panel.plain_text and " 50%" in panel.plain_text
         calls.clear()
-        panel.finish(make_result(RunSpec(PY311, "sum_squares", 3, 1000), "r1"))
+        status = status_line(make_result(spec, "r1"))
+        panel.show(replace(panel.state, run=replace(running, phase="finished", status=status)))
         assert calls and not any(layout for _regions, layout in calls)  # the status fills its reserved row
         await pilot.pause()
         assert panel.plain_text.splitlines()[-1].startswith("ok · wall")

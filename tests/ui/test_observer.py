@@ -11,6 +11,7 @@ from conftest import wait_for
 from fakes import PY311, PY313T, FakeEngine, fake_sources, scripted_updates
 from textual.app import App, ComposeResult
 
+from gildash.engine.digest import MAX_LINES, RunDigester
 from gildash.engine.model import (
     EventReceived,
     MalformedLine,
@@ -19,10 +20,9 @@ from gildash.engine.model import (
     RunUpdate,
     StderrReceived,
 )
+from gildash.engine.record_tap import BackgroundTap, RunTap
 from gildash.engine.recording import Recorder, read_recording
 from gildash.ui.app import make_app
-from gildash.ui.digest import MAX_LINES, RunDigester
-from gildash.ui.sources import BackgroundTap, RunTap
 from gildash.ui.widgets.cores import STRIP_EVERY, CoresPanel
 from gildash.ui.widgets.log_view import LogView
 
@@ -174,7 +174,7 @@ def test_core_percentages_are_the_last_whole_second() -> None:
     for value in (40.0, 40.0, 40.0):
         panel.push((value,))
     assert panel.numbers == (40.0,)
-    panel.push((100.0,))  # bars move at once; the number waits for the second to complete
+    panel.push((100.0,))  # the live mean moves at once; what is drawn waits for the second to complete
     assert panel.shown == (55.0,) and panel.numbers == (40.0,)
     for _ in range(STRIP_EVERY - 1):
         panel.push((100.0,))

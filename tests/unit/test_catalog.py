@@ -1,4 +1,5 @@
-"""engine.catalog: the workload list, headline figures, what each target kind runs, GIL mode, twins."""
+"""engine.catalog (workloads, headline figures, what each target kind runs) and the Target's own answers
+(GIL mode, +gil twin, native baseline)."""
 
 from __future__ import annotations
 
@@ -57,25 +58,25 @@ def _ft(target_id: str = "py3.13t", **kw: object) -> Target:
         (make_gil_twin(make_target("py3.13t")), "gil-forced"),
         (_ft(env=(("PYTHON_GIL", "1"),)), "gil-forced"),
         (make_target("rust"), "native"),
-        (Target(id="custom", label="x", executable="/bin/x", kind="command"), "unknown"),
-        (Target(id="py3.14", label="x", executable="", kind="python", available=False), "unknown"),
+        (Target(id="custom", label="x", executable="/bin/x", kind="command"), "command"),
     ],
 )
 def test_gil_mode(target: Target, mode: str) -> None:
-    assert catalog.gil_mode(target) == mode
+    assert target.gil_mode == mode
 
 
 def test_gil_twin_is_found_by_executable_and_environment_not_by_id() -> None:
     free = make_target("py3.13t")
     forced = replace(make_gil_twin(free), id="whatever-name")
     other = replace(make_gil_twin(make_target("py3.14t")), id="py3.13t+gil")  # a misleading id
-    targets = [free, other, forced]
-    assert catalog.gil_twin(targets, free) == forced
-    assert catalog.gil_twin(targets, forced) == free
-    assert catalog.gil_twin([free, other], free) is None
-    assert catalog.gil_twin(targets, make_target("py3.11")) is None
+    other_env = replace(make_gil_twin(_ft(env=(("X", "1"),))), id="py3.13t+gil-2")  # same binary, other env
+    targets = [free, other, other_env, forced]
+    assert free.gil_twin(targets) == forced
+    assert forced.gil_twin(targets) == free
+    assert free.gil_twin([free, other, other_env]) is None
+    assert make_target("py3.11").gil_twin(targets) is None
 
 
 def test_native_baseline_is_the_rust_kind() -> None:
-    assert catalog.is_native_baseline(make_target("rust"))
-    assert not catalog.is_native_baseline(replace(make_target("py3.11"), id="rust"))
+    assert make_target("rust").is_native_baseline
+    assert not replace(make_target("py3.11"), id="rust").is_native_baseline

@@ -1,7 +1,8 @@
 """The charts screen: the scaling chart in five views, the sweep's typed warnings and a table of its points.
 
-Shows the live sweep while one runs (update_sweep), else the session's measured runs pooled per workload
-(SessionHistory.chart_sweeps), newest first. Never runs anything itself.
+Shows one thing at a time: the live sweep while one runs (SweepChanged), else one of the session's
+chart sets (SessionHistory.chart_sets: each sweep alone, single runs pooled apart), the newest first;
+`[` and `]` pick another. Never runs anything itself.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from gildash.engine.export import fmt_percent, fmt_ratio, fmt_seconds
 from gildash.engine.history import SessionHistory
 from gildash.engine.model import SweepResult, Target
 from gildash.engine.sweep import collect_warnings
+from gildash.ui.messages import SweepChanged, SweepEnded
 from gildash.ui.widgets.scaling_chart import VIEW_NAMES, VIEWS, ChartView, ScalingChart
 
 POINT_COLUMNS = ("target", "threads", "median", "speedup", "efficiency", "vs rust")
@@ -30,20 +32,9 @@ _VIEW_BY_NAME: dict[str, ChartView] = {v: v for v in VIEWS}
 
 
 def current_sweep(history: SessionHistory) -> SweepResult | None:
-    """What the charts show from history: the pooled runs of the workload that ran last (None when empty)."""
-    entries = history.entries()
-    pooled = history.chart_sweeps()
-    if not entries or not pooled:
-        return None
-    latest = entries[-1]
-    if latest.kind == "run":
-        run_ids = {history.runs[latest.index].run_id}
-    else:
-        run_ids = {r.run_id for r in history.sweeps[latest.index].runs}
-    for sweep in pooled:
-        if any(r.run_id in run_ids for r in sweep.runs):
-            return sweep
-    return pooled[-1]
+    """What the charts show from history first: the newest chart set (None when empty)."""
+    sets = history.chart_sets()
+    return sets[-1].sweep if sets else None
 
 
 class ChartsScreen(Screen[None]):
@@ -61,6 +52,8 @@ class ChartsScreen(Screen[None]):
         Binding(
             "left,shift+tab", "cycle_view(-1)", "Previous view", id="charts.prev", show=False, priority=True
         ),
+        Binding("left_square_bracket", "pick(-1)", "Older sweep", id="charts.older", priority=True),
+        Binding("right_square_bracket", "pick(1)", "Newer sweep", id="charts.newer", priority=True),
         Binding("escape,c", "back", "Back", id="charts.back"),
     ]
 
@@ -82,6 +75,9 @@ class ChartsScreen(Screen[None]):
         self._targets = list(targets)
         self._live = live
         self._cores = cores
+        self._sets = history.chart_sets()
+        self._pick = len(self._sets) - 1
+        """Index into _sets of what is on show (when no sweep is live)."""
         self._sweep: SweepResult | None = live if live is not None else current_sweep(history)
         self._composed = False
 
@@ -119,14 +115,29 @@ class ChartsScreen(Screen[None]):
         self._refresh()
 
     def update_runs(self) -> None:
-        """Re-read history (after a run or a sweep finished); a finished sweep is in history by then."""
+        """Re-read history (after a run or a sweep finished) and show the newest set."""
         self._live = None
-        self._sweep = current_sweep(self._history)
+        self._sets = self._history.chart_sets()
+        self._pick = len(self._sets) - 1
+        self._sweep = self._sets[-1].sweep if self._sets else None
         self._refresh()
 
-    def set_targets(self, targets: Sequence[Target]) -> None:
-        """New display order of targets (after discovery finished)."""
-        self._targets = list(targets)
+    def on_sweep_changed(self, message: SweepChanged) -> None:
+        self.update_sweep(message.partial)
+
+    def on_sweep_ended(self, message: SweepEnded) -> None:
+        self.update_runs()
+
+    def action_pick(self, step: int) -> None:
+        """Show an older (-1) or newer (+1) sweep or set of single runs."""
+        if self._live is not None:
+            self.notify("a sweep is running: its chart stays until it ends", timeout=3)
+            return
+        if len(self._sets) < 2:
+            self.notify("only one sweep in this session", timeout=3)
+            return
+        self._pick = (self._pick + step) % len(self._sets)
+        self._sweep = self._sets[self._pick].sweep
         self._refresh()
 
     def _order(self) -> list[str]:
@@ -173,7 +184,13 @@ class ChartsScreen(Screen[None]):
             return
         targets = len({p.target_id for p in sweep.points})
         repeats = max((len(p.walls) for p in sweep.points), default=0)
-        state = "live sweep" if self._live is not None else "this session"
+        if self._live is not None:
+            state = "live sweep"
+        elif self._sets and 0 <= self._pick < len(self._sets):
+            chosen = self._sets[self._pick]
+            state = f"{chosen.title} ({self._pick + 1} of {len(self._sets)}, [ ] picks)"
+        else:
+            state = "this session"
         scaling = {"weak": "weak scaling: same work per thread", "strong": "strong scaling: work split"}.get(
             sweep.scaling, "scaling unknown"
         )
@@ -188,7 +205,11 @@ class ChartsScreen(Screen[None]):
 
     def _refresh_warnings(self, sweep: SweepResult | None) -> None:
         box = self.query_one("#charts-warnings", Static)
-        warnings = collect_warnings(sweep, cores=self._cores) if sweep is not None and sweep.points else []
+        warnings = (
+            collect_warnings(sweep, cores=self._cores, audience="dashboard")
+            if sweep is not None and sweep.points
+            else []
+        )
         text = Text()
         for i, w in enumerate(warnings):
             if i:

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from gildash.engine.export import fmt_ratio, fmt_seconds
 from gildash.engine.history import HistoryEntry, SessionHistory
+from gildash.ui.messages import SweepEnded
 
 HISTORY_COLUMNS = ("", "when", "kind", "workload", "target", "threads", "wall", "eff. cores", "status")
 """Columns of the history table (the first shows the A/B comparison marks)."""
@@ -80,6 +81,9 @@ class HistoryScreen(Screen[None]):
         self._composed = True
         self.update_runs()
         self.query_one("#history-table", DataTable).focus()
+
+    def on_sweep_ended(self, message: SweepEnded) -> None:
+        self.update_runs()
 
     def on_unmount(self) -> None:
         self._composed = False

@@ -1,8 +1,9 @@
 """Per-core CPU panel: one row per logical CPU (bar, percent, history strip), a heat-map grid when many.
 
 Owns its history (a deque per core of 1-s means, 256 s); fed with percent tuples, never samples itself.
-Bars show the mean of the last second's samples, refreshed at every sample (`shown`); the percentages
-the last whole second (`numbers`, the newest history point).
+A core's bar, its percentage and the newest point of its strip are one value: the last whole second
+(`numbers`), so a bar never disagrees with the number beside it. A busy core is drawn in the theme's
+success colour, not an alarm colour: on this screen a full core is usually the good outcome.
 Repaints only the lines whose cells change (LineWidget): an idle machine sampled at 4 Hz costs a line or
 two per frame, never the whole panel.
 """
@@ -73,9 +74,9 @@ class CoresPanel(LineWidget):
     DEFAULT_CSS = """
     CoresPanel { height: auto; min-height: 1; }
     CoresPanel > .cores--idle { color: $foreground 30%; }
-    CoresPanel > .cores--low { color: $success; }
-    CoresPanel > .cores--mid { color: $warning; }
-    CoresPanel > .cores--high { color: $error; }
+    CoresPanel > .cores--low { color: $primary; }
+    CoresPanel > .cores--mid { color: $success 70%; }
+    CoresPanel > .cores--high { color: $success; text-style: bold; }
     CoresPanel > .cores--label { color: $foreground 60%; }
     """
 
@@ -181,8 +182,7 @@ class CoresPanel(LineWidget):
     def build_lines(self) -> list[Line]:
         """What the panel draws, line by line, as (text, component name or '') segments."""
         width = max(1, self.size.width)
-        latest = self.shown
-        numbers = self.numbers
+        latest = numbers = self.numbers  # bars and numbers: the same second
         lines: list[Line] = [((self._header(), "label"),)]
         if self._grid_mode():
             # Heat-map: one 2-cell block per core, row-major, coloured by its current load.

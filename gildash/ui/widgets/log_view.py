@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -24,9 +24,8 @@ from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from gildash.engine.digest import LineKind
 from gildash.ui.widgets.lines import ComponentStyles, fit_strip
-
-LineKind = Literal["out", "err", "bad", "note"]
 
 MAX_LINES = 2000
 """Lines kept in the widget."""

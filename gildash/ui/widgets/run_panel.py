@@ -1,14 +1,17 @@
-"""Run panel: what will run (workload, threads, size, executor), what is running, and how it ended.
+"""Run panel: the run on show (its own spec: target, workload, workers, size, executor), its progress and
+how it ended, and apart from it what `r` would run next (the selection).
 
-Pure view over values the screen sets; per-worker progress bars come from ProgressEvents.
+Pure view over one frozen RunPanelState the screen hands it; never reads the selection for the run line.
 """
 
 from __future__ import annotations
 
 import signal as _signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
-from gildash.engine.model import RunResult
+from gildash.engine.model import RunResult, RunSpec
+from gildash.engine.words import executor_word, headline_text
 from gildash.ui.widgets.lines import Line, LineWidget
 from gildash.ui.widgets.log_view import CONTROLS
 
@@ -16,22 +19,62 @@ MAX_BARS = 8
 """Worker progress bars drawn; more workers are summarised in one line."""
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    """The run the panel describes."""
+RunPhase = Literal["idle", "running", "stopping", "finished", "stopped"]
+"""Where the run on show is: none yet, going, asked to stop, ended, ended by the user."""
 
+
+@dataclass(frozen=True)
+class NextRun:
+    """The selection: what `r` would run next."""
+
+    target: str
+    """Selected target id ('' before discovery)."""
     workload: str
     """Workload name."""
     threads: int
     """Worker count."""
-    size_name: str
-    """small, medium or large."""
-    size_note: str
-    """What the size means."""
+    size: str
+    """Size preset and what it means, e.g. 'medium (40M per thread)'."""
     executor: str
     """thread or process."""
-    target: str
-    """Selected target id ('' before discovery)."""
+
+
+@dataclass(frozen=True)
+class RunView:
+    """The run on show: its own spec (never the selection), where it is, and what it reported."""
+
+    spec: RunSpec | None = None
+    """What is (or was) running; None before the first run."""
+    phase: RunPhase = "idle"
+    """idle, running, stopping, finished or stopped."""
+    elapsed: float | None = None
+    """Seconds since it started (the run's own wall when over)."""
+    progress: tuple[tuple[int, int, int], ...] = ()
+    """(worker, done, total) per worker, by worker."""
+    status: tuple[str, str] | None = None
+    """(final status line, ok|failed) once it ended."""
+    sweep: tuple[int, int] | None = None
+    """(runs done, runs planned) while it is part of a sweep."""
+    note: str = ""
+    """One line about the last sweep ('sweep done (6/6 runs)'), cleared when the next run starts."""
+    size_note: str = ""
+    """What the run's size means (from the preset, or 'recorded')."""
+
+    def with_progress(self, progress: dict[int, tuple[int, int]]) -> RunView:
+        """The view with these workers' latest (done, total)."""
+        merged = {w: (d, t) for w, d, t in self.progress}
+        merged.update(progress)
+        return replace(self, progress=tuple((w, d, t) for w, (d, t) in sorted(merged.items())))
+
+
+@dataclass(frozen=True)
+class RunPanelState:
+    """Everything the run panel draws."""
+
+    run: RunView = field(default_factory=RunView)
+    """The run on show."""
+    next: NextRun | None = None
+    """The selection (None before discovery)."""
 
 
 def _signal_name(number: int) -> str:
@@ -72,6 +115,9 @@ def status_line(result: RunResult) -> tuple[str, str]:
         parts.append(f"{n} truncated line{'s' if n != 1 else ''}")
     if not result.complete:
         parts.append("incomplete recording")
+    headline = headline_text(result)
+    if headline:
+        parts.append(headline)
     if result.gil_reenabled:
         by = f" by module {result.gil_reenabled_by}" if result.gil_reenabled_by else " at run time"
         parts.append(f"GIL re-enabled{by}!")
@@ -88,10 +134,7 @@ def progress_bar(done: int, total: int, width: int) -> str:
 
 
 class RunPanel(LineWidget):
-    """Configuration line, state line, per-worker progress and the final status of the current run.
-
-    The screen sets its public attributes (state, sweep, extra) and calls `changed()` to repaint.
-    """
+    """The run on show (spec, state, per-worker progress, final status) and, apart, the selection."""
 
     COMPONENT_CLASSES = {"run--label", "run--value", "run--ok", "run--failed", "run--bar", "run--state"}
     PREFIX = "run"
@@ -109,102 +152,102 @@ class RunPanel(LineWidget):
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
-        self.config = RunConfig("sum_squares", 2, "small", "", "thread", "")
-        self.state = "idle"
-        """idle, running, stopping, or finished."""
-        self.elapsed: float | None = None
-        self.sweep: tuple[int, int] | None = None
-        self.progress: dict[int, tuple[int, int]] = {}
-        self.status: tuple[str, str] | None = None
-        self.extra = ""
+        self.state = RunPanelState()
+        """What the panel draws (replaced whole by show())."""
 
-    def set_config(self, config: RunConfig) -> None:
-        """What the next run will be."""
-        self.config = config
-        self.changed()
-
-    def start(self) -> None:
-        """A run began: clear progress and status."""
-        self.state = "running"
-        self.progress = {}
-        self.status = None
-        self.elapsed = 0.0
-        self.changed()
-
-    def set_progress(self, worker: int, done: int, total: int) -> None:
-        """One worker's progress."""
-        self.update_progress({worker: (done, total)})
-
-    def update_progress(self, progress: dict[int, tuple[int, int]]) -> None:
-        """Several workers' latest progress; repaints only the bars whose cells change."""
-        self.progress.update(progress)
-        self.changed()
-
-    def set_elapsed(self, elapsed: float) -> None:
-        """Seconds since the run started; repaints only when the shown tenths change."""
-        self.elapsed = elapsed
-        self.changed()
-
-    def _bar_width(self) -> int:
-        return max(4, min(40, max(10, self.size.width) - 22))
-
-    def finish(self, result: RunResult) -> None:
-        """The run ended: show its status line."""
-        self.state = "finished"
-        self.status = status_line(result)
-        self.elapsed = result.harness_wall_s
-        self.changed()
+    def show(self, state: RunPanelState) -> None:
+        """Draw this state (only the lines that change repaint)."""
+        if state != self.state:
+            self.state = state
+            self.changed()
 
     @property
     def status_text(self) -> str:
         """The final status line ('' while running or before any run)."""
-        return self.status[0] if self.status else ""
+        status = self.state.run.status
+        return status[0] if status else ""
+
+    def _bar_width(self) -> int:
+        return max(4, min(40, max(10, self.size.width) - 22))
+
+    def _run_lines(self) -> list[Line]:
+        view = self.state.run
+        spec = view.spec
+        if spec is None:
+            return [(("run   ", "label"), ("none yet: r runs the selection, s sweeps it", "label")), ()]
+        size = f"{spec.size:,}" if spec.size is not None else "default size"
+        if view.size_note:
+            size += f" ({view.size_note})"
+        what: Line = (
+            ("run   ", "label"),
+            (spec.target.id, "value"),
+            (" · ", "label"),
+            (spec.workload, "value"),
+            (" · ", "label"),
+            (executor_word(spec.executor, spec.threads), "value"),
+            (" · ", "label"),
+            (size, "label"),
+        )
+        phase = view.phase
+        if view.sweep is not None:
+            phase_text = f"{phase} · sweep {view.sweep[0]}/{view.sweep[1]}"
+        else:
+            phase_text = phase
+        state: list[tuple[str, str]] = [
+            ("      ", "label"),
+            (phase_text, "state" if phase in ("running", "stopping") else "label"),
+        ]
+        if view.elapsed is not None:
+            state.append((f" · {view.elapsed:.1f} s", "label"))
+        if view.note:
+            state.append((f" · {view.note}", "label"))
+        return [what, tuple(state)]
+
+    def _next_line(self) -> Line:
+        n = self.state.next
+        if n is None:
+            return (("next  ", "label"), ("discovering targets…", "label"))
+        return (
+            ("next  ", "label"),
+            (n.target or "—", "label"),
+            (" · ", "label"),
+            (n.workload, "label"),
+            (" · ", "label"),
+            (executor_word(n.executor, n.threads), "label"),
+            (" · ", "label"),
+            (n.size, "label"),
+        )
 
     def build_lines(self) -> list[Line]:
-        c = self.config
-        size = f"{c.size_name} ({c.size_note})" if c.size_note else c.size_name
-        config: Line = (
-            ("workload ", "label"),
-            (c.workload, "value"),
-            ("  threads ", "label"),
-            (str(c.threads), "value"),
-            ("  size ", "label"),
-            (size, "value"),
-            ("  executor ", "label"),
-            (c.executor + "s", "value"),
-        )
-        state = self.state
-        if self.sweep is not None:
-            state = f"{state} · sweep {self.sweep[0]}/{self.sweep[1]}"
-        status: list[tuple[str, str]] = [
-            (state, "state" if self.state in ("running", "stopping") else "label")
-        ]
-        if self.elapsed is not None:
-            status.append((f" · {self.elapsed:.1f} s", "label"))
-        if c.target:
-            status.append((f" · target {c.target}", "label"))
-        if self.extra:
-            status.append((f" · {self.extra}", "label"))
-        lines: list[Line] = [config, tuple(status)]
-        workers = sorted(self.progress.items())
+        view = self.state.run
+        lines: list[Line] = [self._next_line(), *self._run_lines()]
         bar_w = self._bar_width()
-        for worker, (done, total) in workers[:MAX_BARS]:
+        workers = view.progress
+        worker_word = "p" if view.spec is not None and view.spec.executor == "process" else "w"
+        for worker, done, total in workers[:MAX_BARS]:
             pct = 0 if total <= 0 else 100 * done // total
             lines.append(
-                ((f"w{worker:<3}", "label"), (progress_bar(done, total, bar_w), "bar"), (f" {pct:3d}%", ""))
+                (
+                    (f"{worker_word}{worker:<3}", "label"),
+                    (progress_bar(done, total, bar_w), "bar"),
+                    (f" {pct:3d}%", ""),
+                )
             )
         if len(workers) > MAX_BARS:
             rest = workers[MAX_BARS:]
-            done = sum(d for _w, (d, _t) in rest)
-            total = sum(t for _w, (_d, t) in rest)
+            done = sum(d for _w, d, _t in rest)
+            total = sum(t for _w, _d, t in rest)
             pct = 0 if total <= 0 else 100 * done // total
             lines.append(((f"+{len(rest)} more workers {pct:3d}%", "label"),))
-        # Rows for the configured workers' bars and the final status, even while idle: they fill in place,
-        # so starting, progressing and ending a run never re-lays out (or shifts) the screen.
-        n = c.threads
-        reserved = 2 + (n if n <= MAX_BARS else MAX_BARS + 1) + 1
-        lines.extend(() for _ in range(reserved - len(lines) - (1 if self.status else 0)))
-        if self.status:
-            line, kind = self.status
+        # Rows for the workers' bars and the final status, even while idle: they fill in place, so
+        # starting, progressing and ending a run never re-lays out (or shifts) the screen.
+        n = max(
+            view.spec.threads if view.spec is not None else 0,
+            self.state.next.threads if self.state.next is not None else 0,
+        )
+        reserved = 3 + (n if n <= MAX_BARS else MAX_BARS + 1) + 1
+        lines.extend(() for _ in range(reserved - len(lines) - (1 if view.status else 0)))
+        if view.status:
+            line, kind = view.status
             lines.append(((line, kind),))
         return lines

@@ -98,8 +98,8 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     return inside or [lo, hi]
 
 
-def _threads_label(n: int) -> str:
-    return f"{n} thread" if n == 1 else f"{n} threads"
+def _workers_label(n: int, workers: str) -> str:
+    return f"{n} {workers[:-2] if workers == 'processes' else workers[:-1]}" if n == 1 else f"{n} {workers}"
 
 
 class ScalingChart(PlotextPlot):
@@ -232,6 +232,12 @@ class ScalingChart(PlotextPlot):
             return None
         return next((f for f in self._result.fits if f.target_id == target_id), None)
 
+    @property
+    def worker_noun(self) -> str:
+        """What the sweep's workers were: 'processes' when every run used the process executor."""
+        runs = self._result.runs if self._result is not None else ()
+        return "processes" if runs and all(r.executor == "process" for r in runs) else "threads"
+
     def _scaling_note(self) -> str:
         scaling = self._result.scaling if self._result is not None else "none"
         workload = self._result.workload if self._result is not None else ""
@@ -242,7 +248,7 @@ class ScalingChart(PlotextPlot):
         if len(counts) == 1:
             # A single x value gives plotext a zero-width axis; widen it around the point.
             self.plt.xlim(counts[0] - 1, counts[0] + 1)
-        self.plt.xlabel("threads")
+        self.plt.xlabel(self.worker_noun)
 
     def _line(self, xs: Sequence[float], ys: Sequence[float], target_id: str, label: str) -> None:
         color = target_color(target_id)
@@ -286,7 +292,7 @@ class ScalingChart(PlotextPlot):
         self._legend.append(("•", "ideal", IDEAL_COLOR))
         if any(name.endswith(" fit") for name in drawn):
             self._legend.append(("⠒", "Amdahl fit", IDEAL_COLOR))
-        self.plt.title(f"Speedup vs threads ({self._scaling_note()}) · s = Amdahl serial fraction")
+        self.plt.title(f"Speedup vs {self.worker_noun} ({self._scaling_note()}) · s = Amdahl serial fraction")
         self.plt.ylim(0, top * 1.05)
         self.plt.ylabel("speedup ×")
         self._x_axis(counts)
@@ -339,7 +345,7 @@ class ScalingChart(PlotextPlot):
             return "no 1-thread point yet — efficiency needs each target's 1-thread time"
         self._series = tuple(drawn)
         self._legend.append(("•", "ideal", IDEAL_COLOR))
-        self.plt.title(f"Efficiency = speedup ÷ threads ({self._scaling_note()}) · 1.0 is perfect")
+        self.plt.title(f"Efficiency = speedup ÷ {self.worker_noun} ({self._scaling_note()}) · 1.0 is perfect")
         self.plt.ylim(0, top * 1.1)
         self.plt.ylabel("efficiency")
         self._x_axis(counts)
@@ -348,7 +354,7 @@ class ScalingChart(PlotextPlot):
     def _grouped_bars(
         self, counts: Sequence[int], targets: Sequence[str], values: dict[str, list[float]], unit: str
     ) -> None:
-        categories = [_threads_label(n) for n in counts]
+        categories = [_workers_label(n, self.worker_noun) for n in counts]
         data = [values[t] for t in targets]
         colors = [target_color(t) for t in targets]
         top = max((v for vs in data for v in vs), default=0.0)
@@ -394,6 +400,8 @@ class ScalingChart(PlotextPlot):
             return "only Rust has data so far — the gap shows once a Python target runs the same threads"
         self._series = tuple(shown)
         self._grouped_bars(counts, shown, values, "×")
-        self.plt.title(f"Gap to Rust: × slower than rust at the same threads ({self._scaling_note()})")
+        self.plt.title(
+            f"Gap to Rust: × slower than rust at the same {self.worker_noun} ({self._scaling_note()})"
+        )
         self.plt.ylabel("× slower")
         return None

@@ -19,31 +19,21 @@ MAX_KEYED = 9
 """Targets reachable with the number keys."""
 
 
+BADGES: dict[str, tuple[str, str]] = {
+    "gil": ("GIL", "gil"),
+    "free-threaded": ("free-threaded", "ft"),
+    "gil-forced": ("GIL forced on", "forced"),
+    "native": ("native threads", "native"),
+    "command": ("command", "unknown"),
+}
+"""GilMode -> (badge text, badge kind); short enough to show whole in the 80-column left panel."""
+
+
 def badge(target: Target, reenabled: bool = False) -> tuple[str, str]:
     """(badge text, badge kind) for a target; kind is gil, ft, forced, reenabled, native or unknown."""
-    if target.kind == "rust":
-        return "native threads", "native"
-    if target.kind != "python":
-        return "command", "unknown"
-    if reenabled:
+    if reenabled and target.kind == "python":
         return "GIL re-enabled at run time!", "reenabled"
-    if not target.free_threaded:
-        return "GIL", "gil"
-    if target.gil_enabled or dict(target.env).get("PYTHON_GIL") == "1":
-        return "free-threaded, GIL forced on", "forced"
-    return "free-threaded", "ft"
-
-
-def gil_twin_index(targets: Sequence[Target], index: int) -> int | None:
-    """Index of the selected target's `+gil` twin (or of its free-threaded base); None when it has none."""
-    if not 0 <= index < len(targets):
-        return None
-    tid = targets[index].id
-    partner = tid[: -len("+gil")] if tid.endswith("+gil") else f"{tid}+gil"
-    for i, t in enumerate(targets):
-        if t.id == partner:
-            return i
-    return None
+    return BADGES[target.gil_mode]
 
 
 class TargetsPanel(Widget):
@@ -116,12 +106,14 @@ class TargetsPanel(Widget):
             return row
         text, kind = badge(t, t.id in self._reenabled)
         row.append(t.id.ljust(12))
+        if index == self.selected:
+            # The highlight covers key and id only: the badge keeps its own colours on the panel's
+            # background, so a selected [GIL] stays as readable as an unselected one in every theme.
+            row.stylize(self._style("selected"))
         row.append(f"[{text}]", self._style(kind))
         detail = t.version or t.label
         if detail:
             row.append(f" {detail}", self._style("unknown"))
-        if index == self.selected:
-            row.stylize(self._style("selected"))
         return row
 
     def render(self) -> Text:

@@ -1,4 +1,4 @@
-"""Folds a run's update stream into what the screen can show, so the UI repaints at its own pace.
+"""Folds a run's update stream into what a screen can show, so a UI repaints at its own pace (no textual).
 
 The run worker feeds every update to a RunDigester (cheap: no widgets, no rendering); the screen takes
 the accumulated RunDigests at most a few times a second. What is kept: the latest progress per worker,
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Literal
 
 from gildash.engine.model import (
     CoreSampleTaken,
@@ -24,7 +25,9 @@ from gildash.engine.model import (
     StartEvent,
     StderrReceived,
 )
-from gildash.ui.widgets.log_view import LineKind
+
+LineKind = Literal["out", "err", "bad", "note"]
+"""A log line's kind: workload stdout, stderr, a malformed line, or a note of gildash's own."""
 
 MAX_LINES = 200
 """Log lines kept per digest: more than any terminal shows at once; older ones are only counted."""

@@ -1,0 +1,1 @@
+"""Drivers that feed the dashboard's run session without a person at the keys: replay and demo."""
