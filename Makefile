@@ -39,6 +39,7 @@ run: venv python-ft rust
 lint: venv
 	$(VENV)/bin/ruff check gildash tests workloads scripts
 	$(VENV)/bin/ruff format --check gildash tests workloads scripts
+	$(VENV)/bin/lint-imports
 
 typecheck: venv
 	$(VENV)/bin/mypy

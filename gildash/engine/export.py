@@ -272,7 +272,7 @@ RUN_HEADERS = ("command", "wall", "user", "system", "eff. cores", "GIL", "status
 
 def gil_text(r: RunResult) -> str:
     """The GIL state a run actually had, in a few words."""
-    if r.target.kind == "rust":
+    if r.target.is_native_baseline:
         return "none (native)"
     if r.gil_reenabled:
         return "re-enabled" + (f" by {r.gil_reenabled_by}" if r.gil_reenabled_by else "")

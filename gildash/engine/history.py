@@ -13,7 +13,7 @@ from typing import Literal
 
 from gildash.engine.export import fmt_ratio, fmt_seconds, gil_text
 from gildash.engine.model import Executor, RunResult, SweepPoint, SweepResult
-from gildash.engine.sweep import summarize, sweep_scaling
+from gildash.engine.sweep import aggregate
 
 EntryKind = Literal["run", "sweep"]
 
@@ -191,7 +191,7 @@ class SessionHistory:
         out = []
         for key, runs in groups.items():
             title = f"single runs of {key[0]}"
-            out.append(ChartSet(title, summarize(key[0], sweep_scaling(runs), runs), "run", last[key]))
+            out.append(ChartSet(title, aggregate(key[0], runs), "run", last[key]))
         return out
 
     def chart_sets(self) -> list[ChartSet]:

@@ -68,16 +68,26 @@ class Target:
     def gil_twin(self, targets: Sequence[Target]) -> Target | None:
         """The same free-threaded binary with the GIL forced on (or, from that twin, the free-threaded one).
 
-        Found by executable and GIL mode, never by an id suffix; None for every other target.
+        Found by executable, environment (PYTHON_GIL aside) and GIL mode, never by an id suffix; None for
+        every other target.
         """
         mode = self.gil_mode
         if mode not in ("free-threaded", "gil-forced") or not self.executable:
             return None
         want: GilMode = "gil-forced" if mode == "free-threaded" else "free-threaded"
         for t in targets:
-            if t is not self and t.executable == self.executable and t.gil_mode == want and t.available:
+            if (
+                t is not self
+                and t.executable == self.executable
+                and t.gil_mode == want
+                and t.available
+                and t._env_without_gil() == self._env_without_gil()
+            ):
                 return t
         return None
+
+    def _env_without_gil(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted((k, v) for k, v in self.env if k != "PYTHON_GIL"))
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,10 @@ class RunSpec:
     """Custom command argv template ({threads}, {size}, {python} substituted); None for workloads."""
     extra_args: tuple[str, ...] = ()
     """Further workload flags, passed through unchanged."""
+    sweep_id: str | None = None
+    """Id of the sweep this run belongs to (None: a single run); recorded so exports can regroup it."""
+    warmup: bool = False
+    """An unmeasured warm-up run of a sweep."""
 
 
 @dataclass(frozen=True)
@@ -256,7 +270,7 @@ class RunResult:
     target: Target
     """Target it ran under."""
     threads: int
-    """Worker count."""
+    """Workers that really ran (the workload's start line, else the spec's --threads)."""
     size: int | None
     """Size parameter (as reported by the workload's start line when present)."""
     executor: Executor
@@ -311,6 +325,12 @@ class RunResult:
     """Path of the recording this run was appended to."""
     complete: bool = True
     """False when reconstructed from a recording that ended before the run finished."""
+    requested_threads: int | None = None
+    """--threads asked for when the workload ran another count (threads); None when it ran what was asked."""
+    sweep_id: str | None = None
+    """Id of the sweep the run belongs to (its spec's); None for a single run."""
+    warmup: bool = False
+    """The run was a sweep's unmeasured warm-up."""
 
 
 @dataclass(frozen=True)

@@ -415,6 +415,11 @@ class EventTally:
         """worker_done durations ordered by worker index."""
         return tuple(self.worker_durations[k] for k in sorted(self.worker_durations))
 
+    def ran_threads(self, asked: int) -> int:
+        """Workers the run really had: the start line's count (single_thread always runs one), else asked."""
+        ran = _reported_int(self.start, "threads")
+        return ran if ran is not None and ran >= 1 else asked
+
     def effective_cores(self) -> float | None:
         """summary.cpu_s / summary.wall_s when both are known and wall_s > 0."""
         summary = self.summary
@@ -449,16 +454,17 @@ class EventTally:
         effective = self.effective_cores()
         if effective is None:
             effective = sampled_cores
-        size = start.params.get("size") if start else None
-        if not isinstance(size, int) or isinstance(size, bool):
+        size = _reported_int(start, "size")
+        if size is None:
             size = spec.size
+        threads = self.ran_threads(spec.threads)
         user = summary.cpu_user_s if summary and summary.cpu_user_s is not None else sampled_cpu[0]
         system = summary.cpu_sys_s if summary and summary.cpu_sys_s is not None else sampled_cpu[1]
         return RunResult(
             run_id=run_id,
             workload=spec.workload,
             target=spec.target,
-            threads=spec.threads,
+            threads=threads,
             size=size,
             executor=spec.executor,
             scaling=start.scaling if start else "none",
@@ -486,7 +492,16 @@ class EventTally:
             started_at=started_at,
             recording=recording,
             complete=complete,
+            requested_threads=spec.threads if threads != spec.threads else None,
+            sweep_id=spec.sweep_id,
+            warmup=spec.warmup,
         )
+
+
+def _reported_int(start: StartEvent | None, key: str) -> int | None:
+    """An int parameter of the start line (None when absent or not an int)."""
+    value = start.params.get(key) if start else None
+    return None if isinstance(value, bool) or not isinstance(value, int) else value
 
 
 def gil_was_reenabled(

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gildash.engine import paths
+from gildash.engine import catalog, paths
 from gildash.engine.model import (
     CoreSampleTaken,
     EventReceived,
@@ -51,10 +51,6 @@ ENV_ALLOW = (
     "SYSTEMROOT",
 )
 """Variables copied from our environment into a run's; everything else is dropped."""
-RUST_WORKLOADS = ("sum_squares", "primes")
-"""Workloads the Rust baseline implements."""
-MAX_THREADS = 1024
-"""Upper bound on --threads."""
 KILL_GRACE_S = 2.0
 """Seconds between SIGTERM and SIGKILL."""
 NOISE_CORES = 0.1
@@ -95,18 +91,15 @@ def build_argv(spec: RunSpec) -> tuple[str, ...]:
     target = spec.target
     if not target.available:
         raise RunSpecError(f"target {target.id!r} is unavailable: {target.reason}")
-    if not 1 <= spec.threads <= MAX_THREADS:
-        raise RunSpecError(f"--threads must be between 1 and {MAX_THREADS} (got {spec.threads})")
+    if not 1 <= spec.threads <= catalog.MAX_THREADS:
+        raise RunSpecError(f"--threads must be between 1 and {catalog.MAX_THREADS} (got {spec.threads})")
     if spec.size is not None and spec.size < 1:
         raise RunSpecError(f"--size must be at least 1 (got {spec.size})")
     sized = ("--size", str(spec.size)) if spec.size is not None else ()
+    unsupported = catalog.unsupported(target.kind, spec.workload, spec.executor)
+    if unsupported is not None:
+        raise RunSpecError(unsupported)
     if target.kind == "rust":
-        if spec.workload not in RUST_WORKLOADS:
-            raise RunSpecError(
-                f"the Rust baseline only runs {' and '.join(RUST_WORKLOADS)} (not {spec.workload!r})"
-            )
-        if spec.executor != "thread":
-            raise RunSpecError("the Rust baseline only supports --executor thread")
         return (target.executable, spec.workload, "--threads", str(spec.threads), *sized, *spec.extra_args)
     if target.kind != "python":
         raise RunSpecError(f"target {target.id!r} runs only custom commands (--cmd)")
@@ -552,7 +545,8 @@ class Run:
             return "failed", f"result check failed (got {_short(summary.result)})"
         cores = tally.effective_cores()
         cores_text = f", {cores:.2f} cores" if cores is not None else ""
-        return "ok", f"{spec.threads} threads in {summary.wall_s:.3f} s{cores_text}"
+        ran = tally.ran_threads(spec.threads)
+        return "ok", f"{ran} thread{'s' if ran != 1 else ''} in {summary.wall_s:.3f} s{cores_text}"
 
 
 def _short(value: Any) -> str:

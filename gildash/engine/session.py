@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from gildash.engine.catalog import RUST_WORKLOADS
 from gildash.engine.digest import RunDigester
 from gildash.engine.model import (
     CoreSample,
@@ -31,7 +32,6 @@ from gildash.engine.model import (
 )
 from gildash.engine.record_tap import BackgroundTap, RunTap
 from gildash.engine.recording import Recorder, RecordingError
-from gildash.engine.runner import RUST_WORKLOADS
 from gildash.engine.settings import RunSettings
 
 YIELD_EVERY = 500

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from gildash.engine.catalog import WORKLOADS
 from gildash.engine.model import Executor, RunSpec, Target
 
 
@@ -25,16 +26,6 @@ class SizePreset:
     note: str = ""
     """What the size means, for the run panel (e.g. '10M per thread')."""
 
-
-WORKLOADS: tuple[str, ...] = (
-    "sum_squares",
-    "primes",
-    "io_bound",
-    "single_thread",
-    "queue_pipeline",
-    "http_server",
-)
-"""Workloads `w` cycles through, in order."""
 
 SIZE_NAMES: tuple[str, ...] = ("small", "medium", "large")
 """Size presets `z` cycles through."""
@@ -113,7 +104,7 @@ class RunSettings:
         return RunSpec(target, self.workload, self.threads, p.size, self.executor, extra_args=p.extra_args)
 
     def next_workload(self) -> RunSettings:
-        """The next workload in WORKLOADS order."""
+        """The next workload in catalog.WORKLOADS order."""
         i = WORKLOADS.index(self.workload) if self.workload in WORKLOADS else -1
         return replace(self, workload=WORKLOADS[(i + 1) % len(WORKLOADS)])
 

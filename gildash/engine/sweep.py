@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import os
+import secrets
 import statistics
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -101,19 +102,42 @@ async def run_sweep(
     sweep between runs, when nothing is in flight.
     """
     planned = plan_runs(plan)
+    # Stamped on every spec so the recording of each run says which sweep it belongs to.
+    sweep_id = secrets.token_hex(6)
     every: list[RunResult] = []
-    measured: list[RunResult] = []
     warmup_ids: list[str] = []
     for done, (spec, warmup) in enumerate(planned, start=1):
-        result = await run_fn(spec)
+        result = await run_fn(replace(spec, sweep_id=sweep_id, warmup=warmup))
         every.append(result)
         if warmup:
             warmup_ids.append(result.run_id)
-        else:
-            measured.append(result)
-        partial = summarize(plan.workload, sweep_scaling(measured), measured)
-        partial = replace(partial, runs=tuple(every), warmup_run_ids=tuple(warmup_ids))
+        partial = aggregate(plan.workload, every, warmup_ids)
         yield SweepProgress(done=done, total=len(planned), run=result, warmup=warmup, partial=partial)
+
+
+def aggregate(workload: str, runs: Sequence[RunResult], warmup_ids: Collection[str] = ()) -> SweepResult:
+    """One sweep's SweepResult from its runs (warm-ups among them named by warmup_ids, left out of the
+    points): the one aggregation the sweep driver, the session's charts and exports of recordings share."""
+    warmups = set(warmup_ids)
+    measured = [r for r in runs if r.run_id not in warmups]
+    result = summarize(workload, sweep_scaling(measured), measured)
+    kept = tuple(r.run_id for r in runs if r.run_id in warmups)
+    return replace(result, runs=tuple(runs), warmup_run_ids=kept)
+
+
+def recorded_sweeps(runs: Sequence[RunResult]) -> list[SweepResult]:
+    """The sweeps among recorded runs, regrouped by the sweep id each run carries, in order of first run.
+
+    Runs without a sweep id (single runs, recordings older than the id) belong to none.
+    """
+    groups: dict[str, list[RunResult]] = {}
+    for r in runs:
+        if r.sweep_id is not None:
+            groups.setdefault(r.sweep_id, []).append(r)
+    return [
+        aggregate(members[0].workload, members, [r.run_id for r in members if r.warmup])
+        for members in groups.values()
+    ]
 
 
 def _timed(run: RunResult) -> bool:
@@ -134,7 +158,7 @@ def _speedup(scaling: Scaling, threads: int, t1: float, tn: float) -> float | No
 
 
 def summarize(
-    workload: str, scaling: Scaling, runs: Sequence[RunResult], *, rust_id: str = "rust"
+    workload: str, scaling: Scaling, runs: Sequence[RunResult], *, rust_id: str | None = None
 ) -> SweepResult:
     """Aggregate measured runs (warm-ups excluded by the caller) of one workload into sweep points.
 
@@ -143,8 +167,11 @@ def summarize(
     and a point with no passing repeat has NaN times and no speedup. Speedup is always against the
     same target's 1-thread median (weak: N*t1/tN, strong and none: t1/tN); a target without a passing
     1-thread point gets speedup None rather than a borrowed baseline. vs_rust is this median over the
-    rust target's median at the same thread count, when rust has that point.
+    native baseline's median at the same thread count, when it has that point (the baseline: rust_id,
+    else the first target that is_native_baseline).
     """
+    if rust_id is None:
+        rust_id = next((r.target.id for r in runs if r.target.is_native_baseline), None)
     groups: dict[tuple[str, int], list[RunResult]] = {}
     target_order: list[str] = []
     for r in runs:
@@ -167,7 +194,7 @@ def summarize(
             median = medians.get((target_id, threads))
             t1 = medians.get((target_id, 1))
             speedup = _speedup(scaling, threads, t1, median) if median is not None and t1 else None
-            rust_median = medians.get((rust_id, threads))
+            rust_median = medians.get((rust_id, threads)) if rust_id is not None else None
             vs_rust = median / rust_median if median is not None and rust_median else None
             cores = [r.effective_cores for r in timed if r.effective_cores is not None]
             nan = math.nan

@@ -144,3 +144,64 @@ def test_ctrl_c_stops_the_run_and_keeps_the_recording(tmp_path: Path) -> None:
     for pid in pids:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert read_recording(rec).runs[0].result.status == "stopped"
+
+
+def test_single_thread_reports_the_one_thread_it_ran(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["run", "single_thread", "--threads", "2", "--size", "2000", "--no-noise-check"]
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["threads"] == 1 and data["requested_threads"] == 2
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "1 thread," in out and "2 threads" not in out  # the status line too
+    assert "single-threaded by design" in out and "asked for 2" in out
+
+
+@pytest.mark.slow
+def test_http_server_reports_requests_per_second(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "http_server", "--threads", "2", "--no-noise-check", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["headline"]["unit"] == "requests/s"
+    assert data["headline"]["value"] == pytest.approx(data["metrics"]["requests_per_s"])
+
+
+def test_demo_honours_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gildash.ui.app import GildashApp
+
+    def never(self: GildashApp, *args: object, **kwargs: object) -> int:
+        raise AssertionError("the demo started despite a broken --config")
+
+    monkeypatch.setattr(GildashApp, "run", never)
+    missing = tmp_path / "missing.toml"
+    assert main(["--config", str(missing), "demo"]) == 2
+    assert "no such config" in _one_error_line(capsys)
+    assert main(["demo", "--config", str(missing)]) == 2
+    assert "no such config" in _one_error_line(capsys)
+
+
+@pytest.mark.slow
+def test_export_of_a_sweep_recording_aggregates_points(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = tmp_path / "sweep.jsonl"
+    argv = ["sweep", "sum_squares", "--targets", sys.executable, "--threads", "1,2", "--repeat", "2"]
+    assert main([*argv, "--size", "20000", "--warmup", "--record", str(record)]) == 0
+    capsys.readouterr()
+    assert main(["export", str(record), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [p["threads"] for p in doc["points"]] == [1, 2]
+    assert [len(p["times"]) for p in doc["points"]] == [2, 2]  # the warm-up is not a repeat
+    assert doc["points"][0]["speedup"] == pytest.approx(1.0)
+    assert all(r["speedup"] is not None for r in doc["runs"] if not r["warmup"])
+    assert sum(r["warmup"] for r in doc["runs"]) == 1
+    assert main(["export", str(record), "--format", "md"]) == 0
+    assert "| target | threads |" in capsys.readouterr().out
+
+
+def test_docs_say_what_demo_does() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    section = docs.split("## `gildash demo`", 1)[1].split("\n## ", 1)[0]
+    assert "no benchmark runs" not in section and "bundled recording" not in section
+    assert "real benchmarks" in section and "--config" in section

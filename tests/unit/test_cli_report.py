@@ -23,14 +23,17 @@ import psutil
 import pytest
 from test_sweep import make_run, make_target
 
-from gildash import cli_report
+from gildash.cli import argtypes
+from gildash.cli import export as export_command
+from gildash.cli import sweep as sweep_command
 from gildash.engine.model import RunResult, RunSpec, Target
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gildash")
     register_into = parser.add_subparsers(dest="command", required=True)
-    cli_report.register(register_into)
+    sweep_command.register(register_into)
+    export_command.register(register_into)
     return parser
 
 
@@ -90,11 +93,11 @@ def engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeEngine:
 @pytest.mark.parametrize("text", ["0", "1025", "a", "", ",", "-1"])
 def test_bad_thread_lists_are_rejected(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError):
-        cli_report.parse_threads(text)
+        argtypes.thread_list(text)
 
 
 def test_thread_list_is_sorted_and_distinct() -> None:
-    assert cli_report.parse_threads("4, 1,2,4,1024") == (1, 2, 4, 1024)
+    assert argtypes.thread_list("4, 1,2,4,1024") == (1, 2, 4, 1024)
 
 
 @pytest.mark.parametrize(

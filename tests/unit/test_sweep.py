@@ -10,6 +10,7 @@ import itertools
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from gildash.engine.sweep import (
     collect_warnings,
     fit_amdahl,
     plan_runs,
+    recorded_sweeps,
     run_sweep,
     summarize,
     sweep_warnings,
@@ -423,8 +425,39 @@ def test_warmup_failure_is_not_counted_as_a_measured_failure() -> None:
 def test_headless_modules_never_import_textual() -> None:
     code = (
         "import sys, gildash.engine.sweep, gildash.engine.export, gildash.engine.history\n"
-        "import gildash.cli_report\n"
+        "import gildash.cli.sweep, gildash.cli.export\n"
         "print('textual' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_vs_rust_finds_the_native_baseline_by_kind_not_by_id() -> None:
+    native = replace(make_target("rust"), id="rust-1.95")
+    runs = [make_run("py3.11", 1, 2.0), make_run("rust", 1, 0.5, target=native)]
+    assert point(summarize("w", "strong", runs), "py3.11", 1).vs_rust == pytest.approx(4.0)
+
+
+def test_recorded_sweeps_regroups_runs_by_their_sweep_id() -> None:
+    warm = make_run("py3.11", 2, 9.0, sweep_id="a", warmup=True)
+    a = [make_run("py3.11", 1, 1.0, sweep_id="a"), make_run("py3.11", 2, 0.5, sweep_id="a")]
+    single = make_run("py3.11", 2, 7.0)
+    b = [make_run("py3.13t", 1, 2.0, sweep_id="b", workload="primes")]
+    first, second = recorded_sweeps([warm, a[0], single, *b, a[1]])
+    assert first.runs == (warm, *a) and first.warmup_run_ids == (warm.run_id,)
+    assert [(p.threads, p.walls, p.speedup) for p in first.points] == [(1, (1.0,), 1.0), (2, (0.5,), 2.0)]
+    assert (second.workload, [p.target_id for p in second.points]) == ("primes", ["py3.13t"])
+    assert recorded_sweeps([single]) == []
+
+
+async def test_run_sweep_stamps_its_id_and_warmups_on_every_spec() -> None:
+    seen: list[RunSpec] = []
+
+    async def run_fn(spec: RunSpec) -> RunResult:
+        seen.append(spec)
+        return make_run(spec.target.id, spec.threads, 1.0)
+
+    async for _ in run_sweep(_plan(warmup=True, targets=(make_target("py3.11"),)), run_fn):
+        pass
+    assert len({s.sweep_id for s in seen}) == 1 and seen[0].sweep_id
+    assert [s.warmup for s in seen] == [True] + [False] * (len(seen) - 1)

@@ -25,8 +25,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
+from gildash.engine.catalog import RUST_WORKLOADS
 from gildash.engine.model import RunResult, RunSpec, RunStarted, SweepProgress, SweepResult, Target
-from gildash.engine.runner import RUST_WORKLOADS
 from gildash.engine.session import RunLike, RunSession, headline_sweep, headline_targets
 from gildash.engine.settings import RunSettings, Selection
 from gildash.ui.drivers.replay import ReplayDriver

@@ -1,0 +1,209 @@
+"""What every gildash command shares: exit codes, the one error printer, UsageError and the wrapper that
+maps it, recording paths, the live progress line, config loading and target resolution.
+
+Commands raise UsageError for user mistakes; `command()` (and main, as the last line) turns it into one
+line `gildash: error: ...` and exit 2. Imports stay light (engine modules inside the functions) so
+`gildash --help` is instant; never imports textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from gildash.engine.model import Target
+    from gildash.engine.recording import Recorder
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class UsageError(Exception):
+    """A user mistake: printed as one line, exit 2."""
+
+
+def one_line(text: str) -> str:
+    """Whitespace folded to single spaces, at most 300 characters: a message never spans lines."""
+    return " ".join(text.split())[:300]
+
+
+def note(message: str) -> None:
+    """One `gildash: ...` line on stderr (recording paths, skipped lines, warnings)."""
+    print(f"gildash: {one_line(message)}", file=sys.stderr)
+
+
+def error(message: str) -> None:
+    """The one error printer: `gildash: error: <one line>` on stderr."""
+    note(f"error: {message}")
+
+
+def add_config(parser: argparse.ArgumentParser) -> None:
+    """The command's own --config PATH (it overrides the one given before the command)."""
+    parser.add_argument(
+        "--config", metavar="PATH", type=Path, default=argparse.SUPPRESS, help="targets config file (TOML)"
+    )
+
+
+def command(handler: Handler) -> Handler:
+    """The handler with its UsageError printed as one line and mapped to exit 2."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except UsageError as exc:
+            error(str(exc))
+            return EXIT_USAGE
+
+    return run
+
+
+def tolerant_streams() -> None:
+    """Never die on '×' or '—' when stdout/stderr use a narrow encoding (LANG=C pipes): replace instead."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure):
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
+
+
+def _safe_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in text)[:60] or "run"
+
+
+def recording_path(*words: str) -> Path:
+    """data_dir()/recordings/<timestamp>-<word>-<word>....jsonl, each word made safe for a file name."""
+    from gildash.engine.paths import data_dir
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return data_dir() / "recordings" / ("-".join([stamp, *(_safe_name(w) for w in words)]) + ".jsonl")
+
+
+def open_recorder(path: Path, *, asked: bool) -> Recorder | None:
+    """A Recorder appending to path. When the user asked for this path a refusal is a UsageError; a
+    default path that cannot be written only costs the recording (a warning, None)."""
+    # Imported by its full name: tests stand a fake module in for gildash.engine.recording.
+    from gildash.engine.recording import Recorder
+
+    try:
+        return Recorder(path)
+    except Exception as exc:  # RecordingError, or any OSError of the folder: one line either way
+        if asked:
+            raise UsageError(str(exc)) from None
+        note(f"warning: not recording: {exc}")
+        return None
+
+
+class ProgressLine:
+    """One self-overwriting status line on a terminal stream; silent when the stream is not a terminal."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = self.stream.isatty()
+
+    def show(self, text: str) -> None:
+        """Replace the line with text."""
+        if self.live:
+            self.stream.write("\r\x1b[K" + text)
+            self.stream.flush()
+
+    def clear(self) -> None:
+        """Erase the line."""
+        self.show("")
+
+
+def check_config(config: Path | None) -> None:
+    """Read the targets config now so a broken one is one line before anything starts."""
+    from gildash.engine.config import ConfigError, load_config
+
+    try:
+        load_config(config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_workload(name: str) -> None:
+    """Reject an unknown workload name up front instead of failing every run."""
+    from gildash.engine.catalog import WORKLOADS
+
+    if name not in WORKLOADS:
+        raise UsageError(f"unknown workload {name!r} (choose from: {', '.join(WORKLOADS)})")
+
+
+def discover(config: Path | None, *, include_rust: bool) -> list[Target]:
+    """Every target gildash knows here; a broken config or probe is a UsageError."""
+    from gildash.engine import interpreters
+    from gildash.engine.config import ConfigError
+
+    try:
+        return interpreters.discover_targets(config, include_rust=include_rust)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    except Exception as exc:  # a failing probe must be one line, never a traceback
+        raise UsageError(f"cannot discover targets: {exc}") from None
+
+
+def _names_rust(name: str) -> bool:
+    # Building the Rust baseline costs seconds: discover it only when the user may be naming it.
+    return name.strip().lower().startswith("rust")
+
+
+def resolve(name: str, targets: Sequence[Target]) -> Target:
+    """The available target with this id, or a probed interpreter path / command name."""
+    from gildash.engine import interpreters
+
+    try:
+        target = interpreters.resolve_target(name, targets)
+    except interpreters.TargetError as exc:
+        raise UsageError(str(exc)) from None
+    if not target.available:
+        raise UsageError(f"target {target.id} is unavailable: {target.reason or 'no reason given'}")
+    return target
+
+
+def pick_target(name: str | None, config: Path | None) -> Target:
+    """One target: the named one, else the interpreter running gildash, else the first usable Python."""
+    if name is not None:
+        return resolve(name, discover(config, include_rust=_names_rust(name)))
+    python = [t for t in discover(config, include_rust=False) if t.available and t.kind == "python"]
+    for t in python:
+        if t.source == "current":
+            return t
+    if python:
+        return python[0]
+    raise UsageError("no usable Python interpreter found; see `gildash targets`")
+
+
+def pick_targets(names: Sequence[str] | None, config: Path | None) -> list[Target]:
+    """The named targets in order without repeats, else every available one (Rust included)."""
+    found = discover(config, include_rust=names is None or any(_names_rust(n) for n in names))
+    if names is None:
+        chosen = [t for t in found if t.available]
+        if not chosen:
+            raise UsageError("no available targets found; see `gildash targets`")
+        return chosen
+    picked: list[Target] = []
+    for name in names:
+        target = resolve(name, found)
+        if target.id not in {t.id for t in picked}:
+            picked.append(target)
+    return picked
+
+
+def dashboard_entry(name: str) -> Callable[..., int]:
+    """An entry point of gildash.ui.app; the dashboard missing (textual not installed) is a UsageError."""
+    try:
+        from gildash.ui import app
+    except ImportError as exc:
+        raise UsageError(f"the dashboard is unavailable ({exc})") from None
+    entry: Callable[..., int] = getattr(app, name)
+    return entry

@@ -1,0 +1,169 @@
+"""`gildash sweep`: one workload across targets x thread counts, headless, printed as a scaling table (or
+one JSON object) and recorded. Ctrl-C stops the run in flight, prints the partial table and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gildash.cli import argtypes, common
+
+if TYPE_CHECKING:
+    from gildash.engine.model import RunResult, RunSpec, SweepPlan, SweepResult
+
+
+def default_threads() -> tuple[int, ...]:
+    """Powers of two up to the machine's CPUs, plus the CPU count itself: 1,2 on 2 cores."""
+    cpus = os.cpu_count() or 1
+    out = {1, cpus}
+    n = 2
+    while n < cpus:
+        out.add(n)
+        n *= 2
+    return tuple(sorted(out))
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `sweep`."""
+    p = sub.add_parser(
+        "sweep",
+        help="run a workload across targets x thread counts and print a scaling table",
+        description=(
+            "Run WORKLOAD under each target at each thread count (repeats interleaved across thread "
+            "counts), then print median/min/max wall, speedup against the same target's 1-thread run, "
+            "efficiency, the ratio to the Rust baseline and an Amdahl serial-fraction fit."
+        ),
+    )
+    p.add_argument("workload", help="workload name, e.g. sum_squares or primes")
+    p.add_argument(
+        "--targets",
+        default=None,
+        help="comma-separated target ids or interpreter paths, e.g. py3.11,py3.13t,rust (default: all)",
+    )
+    p.add_argument(
+        "--threads",
+        type=argtypes.thread_list,
+        default=None,
+        help="comma-separated thread counts, each 1..1024 (default: powers of two up to the CPU count)",
+    )
+    p.add_argument(
+        "--repeat", type=argtypes.positive_int, default=3, help="measured repeats per point (default 3)"
+    )
+    p.add_argument(
+        "--warmup",
+        action="store_true",
+        help="one unmeasured warm-up run per target at the largest thread count",
+    )
+    p.add_argument("--size", type=argtypes.size, default=None, help="workload --size (default: its own)")
+    p.add_argument("--executor", choices=("thread", "process"), default="thread", help="default thread")
+    p.add_argument("--timeout", type=argtypes.seconds, default=None, help="stop any run after S seconds")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
+    p.add_argument("--record", metavar="FILE", default=None, help="append the runs to this recording")
+    common.add_config(p)
+    p.set_defaults(func=common.command(cmd_sweep))
+
+
+@dataclass
+class _SweepState:
+    """What the driver has seen so far; lives outside asyncio.run so Ctrl-C keeps the partial result."""
+
+    latest: SweepResult | None = None
+    runs: list[RunResult] = field(default_factory=list)
+
+
+class _Progress:
+    """The live `[3/12] py3.13t × 2 threads … 0.84 s` line (only on a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        self.line = common.ProgressLine(sys.stderr)
+        self.total = total
+        self.done = 0
+        self.current = ""
+
+    def started(self, spec: RunSpec) -> None:
+        what = f"{spec.target.id} × {spec.threads} thread{'s' if spec.threads != 1 else ''}"
+        self.current = f"[{self.done + 1}/{self.total}] {what}{' (warm-up)' if spec.warmup else ''} …"
+        self.line.show(self.current)
+
+    def finished(self, result: RunResult) -> None:
+        self.done += 1
+        ok = result.wall_s is not None and result.status == "ok"
+        self.line.show(self.current + (f" {result.wall_s:.2f} s" if ok else f" {result.status}"))
+
+
+async def _drive(
+    plan: SweepPlan, state: _SweepState, execute_kw: dict[str, Any], progress: _Progress
+) -> None:
+    from gildash.engine.runner import execute
+    from gildash.engine.sweep import run_sweep
+
+    async def run_one(spec: RunSpec) -> RunResult:
+        progress.started(spec)
+        result = await execute(spec, **execute_kw)
+        progress.finished(result)
+        return result
+
+    async for step in run_sweep(plan, run_one):
+        state.latest = step.partial
+        state.runs.append(step.run)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """0 when every run passed, 1 when any failed, 2 on usage errors, 130 on Ctrl-C."""
+    import asyncio
+
+    from gildash.engine.export import export_json
+    from gildash.engine.model import SweepPlan, SweepResult
+    from gildash.engine.sweep import plan_runs
+
+    common.tolerant_streams()
+    names = [n.strip() for n in args.targets.split(",") if n.strip()] if args.targets else None
+    if args.targets is not None and not names:
+        raise common.UsageError("--targets is empty; give ids like py3.11,py3.13t,rust")
+    common.check_workload(args.workload)
+    plan = SweepPlan(
+        workload=args.workload,
+        targets=tuple(common.pick_targets(names, getattr(args, "config", None))),
+        threads=args.threads or default_threads(),
+        repeat=args.repeat,
+        warmup=args.warmup,
+        size=args.size,
+        executor=args.executor,
+        timeout_s=args.timeout,
+    )
+    record_path = Path(args.record) if args.record else common.recording_path("sweep", args.workload)
+    recorder = common.open_recorder(record_path, asked=True)
+
+    state = _SweepState()
+    progress = _Progress(len(plan_runs(plan)))
+    interrupted = False
+    try:
+        # asyncio.run turns Ctrl-C into cancelling the sweep: the run in flight is cancelled (the runner
+        # kills its process group) before KeyboardInterrupt reaches us here.
+        asyncio.run(_drive(plan, state, {"recorder": recorder}, progress))
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        progress.line.clear()
+        close = getattr(recorder, "close", None)  # the tests' stand-in recorder has no close()
+        if callable(close):
+            close()
+
+    from gildash.cli.report import render_sweep_text
+
+    sweep = state.latest or SweepResult(workload=plan.workload, scaling="none", points=(), fits=())
+    sys.stdout.write(export_json(sweep.runs, sweep) if args.json else render_sweep_text(sweep))
+    sys.stdout.flush()
+    common.note(f"recorded {len(state.runs)} run(s) to {record_path}")
+    write_error = getattr(recorder, "error", None)
+    if write_error:
+        common.note(str(write_error))
+    if interrupted:
+        common.note(f"interrupted after {len(state.runs)} of {progress.total} runs")
+        return common.EXIT_INTERRUPTED
+    return common.EXIT_OK if all(r.status == "ok" for r in state.runs) else common.EXIT_FAILED
