@@ -374,4 +374,4 @@ def test_http_server_requests_per_second_is_in_the_status() -> None:
     spec = RunSpec(PY311, "http_server", 2)
     result = replace(make_result(spec, "h"), metrics={"requests_per_s": 2345.6, "requests": 4691})
     text, _ = status_line(result)
-    assert "2,346 req/s" in text
+    assert "2,346 requests/s" in text
