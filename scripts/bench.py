@@ -172,13 +172,13 @@ def gildash_run_json(
 
 
 def config_line(screen: str) -> str:
-    """The run panel's configuration line ('workload ... threads N size ...')."""
-    return next((line for line in screen.splitlines() if "workload " in line and "threads " in line), "")
+    """The run panel's selection line ('next  TARGET · WORKLOAD · N threads · SIZE (...)')."""
+    return next((line for line in screen.splitlines() if "next  " in line), "")
 
 
 def shown_threads(screen: str) -> int | None:
-    """The thread count the run panel shows."""
-    match = re.search(r"threads (\d+)", config_line(screen))
+    """The worker count the selection line shows."""
+    match = re.search(r"(\d+) (?:threads?|process(?:es)?) ·", config_line(screen))
     return int(match.group(1)) if match else None
 
 
@@ -196,7 +196,7 @@ def open_dashboard(bench: Bench, *extra: str) -> Dashboard:
 def select(dash: Dashboard, key: str, target_id: str) -> None:
     """Press a target's number key and check the run panel follows."""
     dash.send(key)
-    if dash.wait_text(f"target {target_id}", timeout=5, interval=0.02) is None:
+    if dash.wait_text(f"next  {target_id} ·", timeout=5, interval=0.02) is None:
         raise RuntimeError(f"selecting {target_id} with key {key} did not show it in the run panel")
 
 
@@ -240,7 +240,7 @@ def bench_observer(bench: Bench) -> None:
         target = bench.ft or bench.gil
         select(dash, bench.key_of(target), target.id)
         dash.send("z")  # medium -> large: long enough to average over several seconds
-        dash.wait_text("size large", timeout=5)
+        dash.wait_text("· large (", timeout=5)
         dash.send("r")
         if not wait_children(dash, True, timeout=15, interval=0.02):
             raise RuntimeError("pressing r started no workload process")
@@ -375,7 +375,7 @@ def dashboard_run_wall(bench: Bench, target: Target, threads: int) -> float | No
     try:
         select(dash, bench.key_of(target), target.id)
         screen = dash.capture()
-        if shown_threads(screen) != threads or "size medium" not in screen:
+        if shown_threads(screen) != threads or "· medium (" not in screen:
             raise RuntimeError(
                 f"the dashboard is not at {threads} threads, size medium: {config_line(screen)}"
             )

@@ -85,7 +85,7 @@ def gildash_tree(tmux: Tmux) -> list[psutil.Process]:
 
 def run_and_read_cores(tmux: Tmux, target_key: str, target_id: str) -> float:
     tmux.keys(target_key)
-    tmux.wait(lambda s: f"target {target_id}" in s, 10, f"{target_id} selected")
+    tmux.wait(lambda s: f"next  {target_id} ·" in s, 10, f"{target_id} selected")
     tmux.keys("r")
     tmux.wait(lambda s: "running" in s, 15, "the run to start")
     text = tmux.wait(lambda s: GAUGE_DONE.search(s) is not None and "running" not in s, 60, "the run to end")
@@ -99,7 +99,7 @@ def test_free_threaded_shows_more_cores_than_gil(tmux: Tmux) -> None:
     first = tmux.wait(lambda s: "py3.13t" in s and "rust" in s, 30, "discovered targets")
     assert "[free-threaded]" in first and "[GIL]" in first
     tmux.keys("z", "z")  # medium -> large -> small: about a second per run
-    tmux.wait(lambda s: "size small" in s, 5, "the small size preset")
+    tmux.wait(lambda s: "· small (" in s, 5, "the small size preset")
     # Other load on a 2-core machine squeezes the free-threaded run first; up to 3 rounds, best of each.
     gil_cores, ft_cores = 9.9, 0.0
     for _round in range(3):
