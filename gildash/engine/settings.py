@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from gildash.engine.catalog import WORKLOADS
+from gildash.engine.catalog import MAX_THREADS, WORKLOADS
 from gildash.engine.model import Executor, RunSpec, Target
 
 
@@ -72,10 +72,6 @@ def preset(workload: str, size_name: str) -> SizePreset:
         if p.name == size_name:
             return p
     return SizePreset(size_name, None, note="default size")
-
-
-MAX_THREADS = 1024
-"""Largest worker count anything in gildash starts (the CLI, the runner and the `+` key alike)."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from gildash.engine.digest import RunDigest
 from gildash.engine.model import RunResult, RunStarted
 from gildash.ui.drivers.replay import Stopwatch
 from gildash.ui.widgets.cores import CoresPanel
-from gildash.ui.widgets.gauge import Gauge
+from gildash.ui.widgets.gauge import Gauge, GaugeState
 from gildash.ui.widgets.log_view import LogView
 from gildash.ui.widgets.run_panel import RunView, status_line
 from gildash.ui.widgets.thread_lanes import ThreadLanes
@@ -56,13 +56,13 @@ class RunDisplay:
             self._started(digest.started, context(digest.started))
         if digest.cpu_count is not None and digest.cpu_count != cores:
             cores = digest.cpu_count
-            gauge.set_cores(cores)
+            gauge.show(replace(gauge.state, cores=cores))
         if digest.progress:
             self.view = self.view.with_progress(digest.progress)
         if digest.samples:
             q(ThreadLanes).push_many([(s.sample.thread_ids, s.sample.thread_util) for s in digest.samples])
             if digest.finished is None:
-                gauge.set_value(digest.samples[-1].sample.effective_cores)
+                gauge.show(GaugeState.live(digest.samples[-1].sample.effective_cores, cores))
         if digest.core_samples and self._replay:  # live mode samples cores itself at 4 Hz
             panel = q(CoresPanel)
             for taken in digest.core_samples:
@@ -81,7 +81,8 @@ class RunDisplay:
         if update.noisy:
             log.add_lines([("note", "the machine was busy before this run: figures may be noisy")])
         self._root.query_one(ThreadLanes).clear()
-        self._root.query_one(Gauge).set_value(None)
+        gauge = self._root.query_one(Gauge)
+        gauge.show(GaugeState.live(None, gauge.state.cores))
         self.view = RunView(
             update.spec, "running", 0.0, sweep=context.sweep, note=context.note, size_note=context.size_note
         )
@@ -95,7 +96,8 @@ class RunDisplay:
             status=status_line(result),
             elapsed=result.harness_wall_s,
         )
-        self._root.query_one(Gauge).set_value(result.effective_cores, final=True)
+        gauge = self._root.query_one(Gauge)
+        gauge.show(GaugeState(result.effective_cores, gauge.state.cores, final=True))
         log = self._root.query_one(LogView)
         if result.stderr_tail and result.status in ("crashed", "error", "failed"):
             tail = result.stderr_tail.strip().splitlines()[-3:]

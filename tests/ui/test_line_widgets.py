@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 from textual.geometry import Region
 
 from gildash.engine.model import RunSpec
-from gildash.ui.widgets.gauge import Gauge
+from gildash.ui.widgets.gauge import Gauge, GaugeState
 from gildash.ui.widgets.lines import Line, LineWidget
 from gildash.ui.widgets.log_view import LogView
 from gildash.ui.widgets.run_panel import NextRun, RunPanel, RunPanelState, RunView, status_line
@@ -131,9 +131,9 @@ async def test_thread_lanes_appear_without_a_layout_inside_their_min_height(monk
 async def test_gauge_never_shows_more_cores_than_the_machine_has_while_live() -> None:
     gauge = Gauge(2)
     async with RowsApp(gauge).run_test(size=(30, 8)):
-        gauge.set_value(2.13)
+        gauge.show(GaugeState.live(2.13, gauge.state.cores))
         assert gauge.value == 2.0 and gauge.text.startswith("2.0 of 2")
-        gauge.set_value(1.98, final=True)
+        gauge.show(GaugeState(1.98, gauge.state.cores, final=True))
         assert gauge.value == pytest.approx(1.98)
 
 

@@ -37,7 +37,7 @@ from gildash.ui.widgets.cores import CoresPanel
 from gildash.ui.widgets.gauge import Gauge
 from gildash.ui.widgets.log_view import LogView
 from gildash.ui.widgets.run_panel import NextRun, RunPanel, RunPanelState, RunView
-from gildash.ui.widgets.targets import MAX_KEYED, TargetsPanel, badge
+from gildash.ui.widgets.targets import MAX_KEYED, TargetsPanel, TargetsState, badge
 from gildash.ui.widgets.thread_lanes import ThreadLanes
 
 if TYPE_CHECKING:
@@ -248,8 +248,11 @@ class DashboardScreen(Screen[None]):
         panel = self.query_one(TargetsPanel)
         if note is not None:
             self._note = note
-        panel.show(self.targets, self.reenabled, self._note)
-        panel.selected = self.selection.index
+        panel.show(
+            TargetsState(
+                self.selection.targets, self.selection.index, frozenset(self.reenabled), self._note, False
+            )
+        )
         self._show_panel()
 
     @property

@@ -42,15 +42,6 @@ def level(percent: float) -> str:
     return "high"
 
 
-def sparkline(values: Sequence[float], width: int) -> str:
-    """The last `width` percentages as sparkline glyphs, padded on the left."""
-    if width <= 0:
-        return ""
-    tail = list(values)[-width:]
-    glyphs = "".join(SPARK[min(len(SPARK) - 1, max(0, round(v / 100 * (len(SPARK) - 1))))] for v in tail)
-    return glyphs.rjust(width)
-
-
 def chart_row(values: Sequence[float], width: int, rows: int, row: int) -> str:
     """Row `row` (0 = top) of a `rows`-tall bar chart of the last `width` percentages."""
     if width <= 0:

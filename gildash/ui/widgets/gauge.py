@@ -7,6 +7,8 @@ Live value from SampleTaken.effective_cores while a run goes, then the result's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
@@ -103,8 +105,25 @@ class GaugeCaption(LineWidget):
         return [((gauge_bar(self.value, self.cores, min(width, 60)), ""),), caption]
 
 
+@dataclass(frozen=True)
+class GaugeState:
+    """What the gauge shows."""
+
+    value: float | None = None
+    """Effective cores (None before any sample)."""
+    cores: int = 1
+    """Cores of the machine the run is on."""
+    final: bool = False
+    """The run's measured value (else a live sample)."""
+
+    @classmethod
+    def live(cls, value: float | None, cores: int) -> GaugeState:
+        """A live sample, clamped to the machine: a short interval can overshoot (2.1 of 2), no tree can."""
+        return cls(value if value is None else min(value, float(max(1, cores))), max(1, cores), False)
+
+
 class Gauge(Widget):
-    """Effective cores now (or at the end) out of the machine's cores."""
+    """Effective cores now (or at the end) out of the machine's cores; draws one GaugeState."""
 
     DEFAULT_CSS = """
     Gauge { height: auto; layout: vertical; }
@@ -112,19 +131,18 @@ class Gauge(Widget):
 
     def __init__(self, cores: int = 1, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
-        self._cores = max(1, cores)
-        self._value: float | None = None
-        self._final = False
+        self.state = GaugeState(cores=max(1, cores))
+        """What is on show (replaced whole by show())."""
 
     @property
     def text(self) -> str:
         """The caption on show, e.g. '1.9 of 2 cores'."""
-        return gauge_text(self._value, self._cores)
+        return gauge_text(self.state.value, self.state.cores)
 
     @property
     def value(self) -> float | None:
         """Effective cores on show (None before any sample)."""
-        return self._value
+        return self.state.value
 
     def compose(self) -> ComposeResult:
         yield GaugeDigits(PLACEHOLDER, id="gauge-digits")
@@ -133,22 +151,17 @@ class Gauge(Widget):
     def on_resize(self) -> None:
         self._update()  # the first size arrives after mount (is_mounted is still False in on_mount)
 
-    def set_cores(self, cores: int) -> None:
-        """The machine's core count (a replay may come from another machine)."""
-        self._cores = max(1, cores)
-        self._update()
-
-    def set_value(self, value: float | None, *, final: bool = False) -> None:
-        """Show a live (or, final=True, the run's measured) effective-cores value."""
-        # A live sample over a short interval can overshoot the machine (2.1 of 2): no tree uses more cores.
-        self._value = value if value is None or final else min(value, float(self._cores))
-        self._final = final
-        self._update()
+    def show(self, state: GaugeState) -> None:
+        """Draw this state (only what changes repaints)."""
+        if state != self.state:
+            self.state = state
+            self._update()
 
     def _update(self) -> None:
         if not self.is_mounted:
             return
-        self.query_one(GaugeDigits).update(PLACEHOLDER if self._value is None else f"{self._value:.1f}")
+        value = self.state.value
+        self.query_one(GaugeDigits).update(PLACEHOLDER if value is None else f"{value:.1f}")
         caption = self.query_one(GaugeCaption)
-        caption.value, caption.cores, caption.final = self._value, self._cores, self._final
+        caption.value, caption.cores, caption.final = value, self.state.cores, self.state.final
         caption.changed()

@@ -5,12 +5,11 @@ Pure view: the screen hands it immutable Targets and the ids whose last run re-e
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
-from textual.reactive import reactive
 from textual.widget import Widget
 
 from gildash.engine.model import Target
@@ -36,8 +35,24 @@ def badge(target: Target, reenabled: bool = False) -> tuple[str, str]:
     return BADGES[target.gil_mode]
 
 
+@dataclass(frozen=True)
+class TargetsState:
+    """What the targets panel shows."""
+
+    targets: tuple[Target, ...] = ()
+    """Targets in display order."""
+    selected: int = 0
+    """Index of the selected target."""
+    reenabled: frozenset[str] = frozenset()
+    """Ids of targets whose last run re-enabled the GIL."""
+    note: str = ""
+    """A line under the list (discovery problems, what a recording holds)."""
+    discovering: bool = True
+    """Discovery is still running."""
+
+
 class TargetsPanel(Widget):
-    """The list of targets; the selected one is highlighted."""
+    """The list of targets; the selected one is highlighted. Draws one TargetsState."""
 
     COMPONENT_CLASSES = {
         "targets--key",
@@ -64,39 +79,39 @@ class TargetsPanel(Widget):
     TargetsPanel > .targets--unknown { color: $foreground 60%; }
     """
 
-    selected: reactive[int] = reactive(0)
-    """Index of the selected target."""
-    discovering: reactive[bool] = reactive(True)
-    """Discovery is still running."""
-
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
-        self._targets: tuple[Target, ...] = ()
-        self._reenabled: frozenset[str] = frozenset()
-        self._note = ""
+        self.state = TargetsState()
+        """What is on show (replaced whole by show())."""
 
     @property
     def targets(self) -> tuple[Target, ...]:
         """Targets on show."""
-        return self._targets
+        return self.state.targets
 
-    def show(self, targets: Sequence[Target], reenabled: Collection[str] = (), note: str = "") -> None:
-        """Replace the list (after discovery or a run that re-enabled the GIL)."""
-        self._targets = tuple(targets)
-        self._reenabled = frozenset(reenabled)
-        self._note = note
-        self.discovering = False
-        self.refresh(layout=True)
+    @property
+    def selected(self) -> int:
+        """Index of the selected target."""
+        return self.state.selected
+
+    def show(self, state: TargetsState) -> None:
+        """Draw this state (re-lays out only when the number of rows changes)."""
+        if state == self.state:
+            return
+        old = self.state
+        rows_changed = len(state.targets) != len(old.targets) or bool(state.note) != bool(old.note)
+        self.state = state
+        self.refresh(layout=rows_changed or state.discovering != old.discovering)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"targets--{name}", partial=True)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return max(1, len(self._targets) + (1 if self._note else 0))
+        return max(1, len(self.state.targets) + (1 if self.state.note else 0))
 
     def line(self, index: int) -> Text:
         """One target's row: key, id, badge, and the reason when unavailable."""
-        t = self._targets[index]
+        t = self.state.targets[index]
         row = Text(no_wrap=True, overflow="ellipsis")
         key = str(index + 1) if index < MAX_KEYED else " "
         row.append(f"{key} ", self._style("key"))
@@ -104,7 +119,7 @@ class TargetsPanel(Widget):
         if not t.available:
             row.append(f"{t.id}  unavailable: {t.reason or 'unknown reason'}", self._style("unavailable"))
             return row
-        text, kind = badge(t, t.id in self._reenabled)
+        text, kind = badge(t, t.id in self.state.reenabled)
         row.append(t.id.ljust(12))
         if index == self.selected:
             # The highlight covers key and id only: the badge keeps its own colours on the panel's
@@ -117,15 +132,15 @@ class TargetsPanel(Widget):
         return row
 
     def render(self) -> Text:
-        if self.discovering:
+        if self.state.discovering:
             return Text("discovering interpreters…", style=self._style("unknown"))
-        if not self._targets:
+        if not self.state.targets:
             return Text("no targets found (see gildash targets)", style=self._style("unavailable"))
         out = Text(no_wrap=True, overflow="ellipsis")
-        for i in range(len(self._targets)):
+        for i in range(len(self.state.targets)):
             if i:
                 out.append("\n")
             out.append_text(self.line(i))
-        if self._note:
-            out.append("\n" + self._note, self._style("unknown"))
+        if self.state.note:
+            out.append("\n" + self.state.note, self._style("unknown"))
         return out

@@ -71,10 +71,6 @@ class ThreadLanes(LineWidget):
         self._ticks = 0
         self.changed()
 
-    def push(self, thread_ids: Sequence[int], utils: Sequence[float]) -> None:
-        """Add one sample: utilization per thread id; lanes not in it get an idle cell."""
-        self.push_many([(thread_ids, utils)])
-
     def push_many(self, samples: Sequence[tuple[Sequence[int], Sequence[float]]]) -> None:
         """Add several samples in order, then repaint once."""
         for thread_ids, utils in samples:
