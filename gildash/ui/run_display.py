@@ -80,7 +80,7 @@ class RunDisplay:
         log.add_lines([("note", "$ " + " ".join(update.argv) if update.argv else f"run {update.run_id}")])
         if update.noisy:
             log.add_lines([("note", "the machine was busy before this run: figures may be noisy")])
-        self._root.query_one(ThreadLanes).clear()
+        self._root.query_one(ThreadLanes).clear(processes=update.spec.executor == "process")
         gauge = self._root.query_one(Gauge)
         gauge.show(GaugeState.live(None, gauge.state.cores))
         self.view = RunView(

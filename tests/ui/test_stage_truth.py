@@ -24,6 +24,7 @@ from gildash.ui.widgets.cores import STRIP_EVERY, CoresPanel
 from gildash.ui.widgets.log_view import LogView
 from gildash.ui.widgets.run_panel import RunPanel, status_line
 from gildash.ui.widgets.targets import TargetsPanel
+from gildash.ui.widgets.thread_lanes import ThreadLanes
 
 
 def shown_lines(widget: RunPanel | TargetsPanel | CoresPanel) -> list[str]:
@@ -109,6 +110,8 @@ async def test_process_executor_is_visible_and_named(app: GildashApp, engine: Fa
         await pilot.pause()
         assert "2 processes" in run_line(app)
         assert "process lanes" in str(app.dashboard.query_one("#meter-box").border_title)
+        lanes = app.dashboard.query_one(ThreadLanes).plain_text.splitlines()
+        assert lanes[0].startswith("P1") and not any(line.startswith("T") for line in lanes)
         await pilot.press("s")
         await wait_for(pilot, lambda: not app.dashboard.running and bool(app.history.sweeps), timeout=10)
         await pilot.pause()

@@ -55,6 +55,8 @@ class ThreadLanes(LineWidget):
         super().__init__(name=name, id=id)
         self._lanes: dict[int, deque[float]] = {}
         self._ticks = 0
+        self._processes = False
+        """The run's workers are processes: lanes are labelled P1, P2 (one busy thread per process)."""
 
     @property
     def lane_count(self) -> int:
@@ -65,10 +67,11 @@ class ThreadLanes(LineWidget):
         """Each lane's newest utilization, in lane order."""
         return [lane[-1] if lane else 0.0 for lane in self._lanes.values()]
 
-    def clear(self) -> None:
-        """Forget every lane (a new run starts)."""
+    def clear(self, *, processes: bool = False) -> None:
+        """Forget every lane (a new run starts; processes=True: its workers are processes)."""
         self._lanes.clear()
         self._ticks = 0
+        self._processes = processes
         self.changed()
 
     def push_many(self, samples: Sequence[tuple[Sequence[int], Sequence[float]]]) -> None:
@@ -86,14 +89,15 @@ class ThreadLanes(LineWidget):
 
     def build_lines(self) -> list[Line]:
         if not self._lanes:
-            return [(("one lane per thread, during a run", "label"),)]
+            noun = "process" if self._processes else "thread"
+            return [((f"one lane per {noun}, during a run", "label"),)]
         label_w = 4
         strip_w = max(1, self.size.width - label_w - 6)
         lines: list[Line] = []
         for n, lane in enumerate(self._lanes.values()):
             tail = list(lane)[-strip_w:]
             segments: list[tuple[str, str]] = [
-                (f"T{n + 1}".ljust(label_w), "label"),
+                (f"{'P' if self._processes else 'T'}{n + 1}".ljust(label_w), "label"),
                 (" " * (strip_w - len(tail)), ""),
             ]
             # One segment per run of equal levels, not one per cell: far fewer segments to draw per frame.
