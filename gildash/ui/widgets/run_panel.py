@@ -182,9 +182,10 @@ class RunPanel(LineWidget):
             ("run   ", "label"),
             (spec.target.id, "value"),
             (" · ", "label"),
-            (spec.workload, "value"),
-            (" · ", "label"),
+            # Who runs and how many come first: at 80 columns the line's tail is what gets cut.
             (executor_word(spec.executor, spec.threads), "value"),
+            (" · ", "label"),
+            (spec.workload, "value"),
             (" · ", "label"),
             (size, "label"),
         )
@@ -211,9 +212,9 @@ class RunPanel(LineWidget):
             ("next  ", "label"),
             (n.target or "—", "label"),
             (" · ", "label"),
-            (n.workload, "label"),
-            (" · ", "label"),
             (executor_word(n.executor, n.threads), "label"),
+            (" · ", "label"),
+            (n.workload, "label"),
             (" · ", "label"),
             (n.size, "label"),
         )
