@@ -79,5 +79,5 @@ def unsupported(kind: TargetKind, workload: str, executor: Executor) -> str | No
         if workload not in RUST_WORKLOADS:
             return f"the Rust baseline only runs {' and '.join(RUST_WORKLOADS)} (not {workload!r})"
         if executor != "thread":
-            return "the Rust baseline only supports --executor thread"
+            return "the Rust baseline runs threads only, not processes"
     return None

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from gildash.engine.catalog import RUST_WORKLOADS
+from gildash.engine.catalog import unsupported
 from gildash.engine.digest import RunDigester
 from gildash.engine.model import (
     CoreSample,
     CoreSampleTaken,
+    Executor,
     RunFinished,
     RunResult,
     RunSpec,
@@ -83,9 +84,14 @@ class SweepChoice:
     dropped: tuple[tuple[str, str], ...]
     """(target id, why) for each headline target left out, e.g. rust with the process executor."""
 
+    @property
+    def note(self) -> str:
+        """What the sweep leaves out, in one line ('' when nothing)."""
+        return "; ".join(f"without {target_id}: {why}" for target_id, why in self.dropped)
+
 
 def headline_targets(
-    targets: Sequence[Target], selected: Target | None, workload: str, executor: str
+    targets: Sequence[Target], selected: Target | None, workload: str, executor: Executor
 ) -> list[Target]:
     """What `s` sweeps: the selected target plus the first GIL CPython, the first free-threaded one, rust.
 
@@ -95,7 +101,7 @@ def headline_targets(
 
 
 def _headline(
-    targets: Sequence[Target], selected: Target | None, workload: str, executor: str
+    targets: Sequence[Target], selected: Target | None, workload: str, executor: Executor
 ) -> tuple[list[Target], list[tuple[str, str]]]:
     usable = [t for t in targets if t.available]
     picks: list[Target] = []
@@ -110,12 +116,11 @@ def _headline(
     dropped: list[tuple[str, str]] = []
     kept: list[Target] = []
     for t in picks:
-        if t.is_native_baseline and workload not in RUST_WORKLOADS:
-            dropped.append((t.id, f"the Rust baseline has no {workload}"))
-        elif t.is_native_baseline and executor != "thread":
-            dropped.append((t.id, "the Rust baseline runs threads only, not processes"))
-        else:
+        why = unsupported(t.kind, workload, executor)
+        if why is None:
             kept.append(t)
+        else:
+            dropped.append((t.id, why))
     order = {t.id: i for i, t in enumerate(targets)}
     return sorted(kept, key=lambda t: order.get(t.id, len(order))), dropped
 
@@ -218,6 +223,13 @@ class RunSession:
         self.sweep_partial = None
         self._positions = {}
         self._next_position = None
+
+    def sweep_outcome(self, stopped: bool) -> str:
+        """How the last sweep ended, e.g. 'sweep done (6/6 runs)' ('' when there was none)."""
+        counts = self.sweep_counts
+        if counts is None or not counts[1]:
+            return ""
+        return f"sweep {'stopped' if stopped else 'done'} ({counts[0]}/{counts[1]} runs)"
 
     def sweep_position(self, run_id: str) -> tuple[int, int] | None:
         """(this run's place in its sweep, runs planned); None for a run outside a sweep."""

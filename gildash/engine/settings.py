@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from gildash.engine.catalog import MAX_THREADS, WORKLOADS
+from gildash.engine.catalog import MAX_THREADS, WORKLOADS, unsupported
 from gildash.engine.model import Executor, RunSpec, Target
 
 
@@ -163,6 +163,15 @@ class Selection:
         target = self.target
         twin = target.gil_twin(self.targets) if target is not None else None
         return self.select_id(twin.id) if twin is not None else None
+
+    def refusal(self) -> str | None:
+        """Why `r` cannot run the selection now (None: it can)."""
+        target = self.target
+        if target is None:
+            return "still discovering interpreters…"
+        if not target.available:
+            return f"{target.id} is unavailable: {target.reason}"
+        return unsupported(target.kind, self.settings.workload, self.settings.executor)
 
     def spec(self, target: Target | None = None) -> RunSpec | None:
         """The RunSpec `r` would start for `target` (default: the selected one)."""

@@ -80,6 +80,15 @@ class ReplayDriver:
         speed = self.speed
         return lambda: ReplayRun(recorded, speed=speed)
 
+    def toggle_pause(self, run: object) -> bool:
+        """Pause or resume the run on show (a ReplayRun); False when there is none to pause."""
+        pause = getattr(run, "pause", None)
+        if not callable(pause):
+            return False
+        self.paused = not self.paused
+        pause(self.paused)
+        return True
+
     def change_speed(self, factor: float) -> float:
         """Faster (factor > 1) or slower, within MIN_SPEED..MAX_SPEED; applies from the next run."""
         self.speed = max(MIN_SPEED, min(MAX_SPEED, self.speed * factor))

@@ -25,7 +25,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from gildash.engine.catalog import RUST_WORKLOADS
 from gildash.engine.model import RunResult, RunSpec, RunStarted, SweepProgress, SweepResult, Target
 from gildash.engine.session import RunLike, RunSession, headline_sweep, headline_targets
 from gildash.engine.settings import RunSettings, Selection
@@ -385,18 +384,11 @@ class DashboardScreen(Screen[None]):
             return
         if self._refuse():
             return
-        target = self.selected_target
-        if target is None:
-            self.notify("still discovering interpreters…", severity="warning", timeout=3)
+        refusal = self.selection.refusal()
+        spec = self.selection.spec()
+        if refusal is not None or spec is None:
+            self.notify(refusal or "nothing to run", severity="warning", timeout=5)
             return
-        if not target.available:
-            self.notify(f"{target.id} is unavailable: {target.reason}", severity="warning", timeout=5)
-            return
-        s = self.settings
-        if target.is_native_baseline and (s.workload not in RUST_WORKLOADS or s.executor != "thread"):
-            self.notify("the Rust baseline runs only sum_squares and primes with threads", severity="warning")
-            return
-        spec = s.to_spec(target)
         self._start_single(lambda: self.sources.start_run(spec))
 
     def _start_single(self, make_run: Callable[[], RunLike]) -> Worker[Any] | None:
@@ -526,9 +518,10 @@ class DashboardScreen(Screen[None]):
             return
         if self._refuse():
             return
-        choice = headline_sweep(self.targets, self.selected_target, self.settings, self.cores, wide=wide)
+        sel = self.selection
+        choice = headline_sweep(sel.targets, sel.target, sel.settings, self.cores, wide=wide)
         # A sweep that leaves a headline target out says so where the audience looks, for as long as it runs.
-        self._sweep_note = "; ".join(f"without {target_id}: {why}" for target_id, why in choice.dropped)
+        self._sweep_note = choice.note
         if self._sweep_note:
             self.notify(f"sweep {self._sweep_note}", severity="warning", timeout=6)
         if choice.plan is None:
@@ -548,11 +541,9 @@ class DashboardScreen(Screen[None]):
         if message.result is not None and message.result.runs:
             result = message.result
             self._add_history(lambda: self.history.add_sweep(result))
-        counts = self.session.sweep_counts
-        if counts is not None and counts[1]:
-            note = f"sweep {'stopped' if message.stopped else 'done'} ({counts[0]}/{counts[1]} runs)"
-            note += f" · {self._sweep_note}" if self._sweep_note else ""
-            self.run_display.sweep_over(note)
+        outcome = self.session.sweep_outcome(message.stopped)
+        if outcome:
+            self.run_display.sweep_over(" · ".join(filter(None, (outcome, self._sweep_note))))
             self._show_panel()
         for screen in self.app.screen_stack:
             if screen is not self:
@@ -581,14 +572,9 @@ class DashboardScreen(Screen[None]):
 
     def action_replay_pause(self) -> None:
         """Replay: pause or resume."""
-        run = self.session.current_run
-        pause = getattr(run, "pause", None)
-        if self.replay is None or not callable(pause):
-            return
-        self.replay.paused = not self.replay.paused
-        pause(self.replay.paused)
-        self.run_display.pause(self.replay.paused)
-        self._update_banner()
+        if self.replay is not None and self.replay.toggle_pause(self.session.current_run):
+            self.run_display.pause(self.replay.paused)
+            self._update_banner()
 
     def action_replay_speed(self, factor: float) -> None:
         """Replay: speed ×2 or ÷2 (applies from the next run)."""
