@@ -108,7 +108,7 @@ class GildashApp(App[int]):
         if isinstance(self.screen, ChartsScreen):
             return
         dash = self.dashboard
-        live = dash.sweep_partial if dash.running else None
+        live = dash.session.sweep_partial if dash.running else None
         try:
             screen = ChartsScreen(self.history, dash.targets, live=live, cores=dash.cores)
         except Exception as exc:

@@ -13,12 +13,13 @@ from dataclasses import dataclass, replace
 from textual.dom import DOMNode
 
 from gildash.engine.digest import RunDigest
-from gildash.engine.model import RunResult, RunStarted
+from gildash.engine.model import RunResult, RunStarted, Target
+from gildash.engine.settings import Selection
 from gildash.ui.drivers.replay import Stopwatch
 from gildash.ui.widgets.cores import CoresPanel
 from gildash.ui.widgets.gauge import Gauge, GaugeState
 from gildash.ui.widgets.log_view import LogView
-from gildash.ui.widgets.run_panel import RunView, status_line
+from gildash.ui.widgets.run_panel import NextRun, RunPanel, RunPanelState, RunView, status_line
 from gildash.ui.widgets.thread_lanes import ThreadLanes
 
 
@@ -125,6 +126,21 @@ class RunDisplay:
             return False
         self.view = replace(self.view, elapsed=elapsed)
         return True
+
+    def draw(self, selection: Selection, *, with_next: bool) -> Target | None:
+        """Repaint the run panel (the run on show, and the selection when with_next) and the meter's
+        title; returns the target whose figures the gauge shows (the run's, else the selected one)."""
+        spec = self.view.spec
+        next_run: NextRun | None = None
+        target = selection.target
+        if with_next:
+            s, p = selection.settings, selection.settings.preset
+            size = f"{p.name} ({p.note})" if p.note else p.name
+            next_run = NextRun(target.id if target else "", s.workload, s.threads, size, s.executor)
+        self._root.query_one(RunPanel).show(RunPanelState(self.view, next_run))
+        lanes = "process lanes" if spec is not None and spec.executor == "process" else "thread lanes"
+        self._root.query_one("#meter-box").border_title = f"Effective cores · {lanes}"
+        return spec.target if spec is not None else target
 
     def pause(self, paused: bool) -> None:
         """A replay paused or resumed: the elapsed time stands still meanwhile."""

@@ -127,12 +127,12 @@ async def assert_keys_answered(pilot: Pilot[int], dash: DashboardScreen) -> floa
     slowest = 0.0
     try:
         for key, step in (("plus", 1), ("minus", -1)):
-            before = dash.threads
+            before = dash.selection.settings.threads
             t0 = time.monotonic()
             await pilot.press(key)
             assert stamps, f"{key} was never answered"
             slowest = max(slowest, stamps[-1] - t0)
-            assert dash.threads == before + step
+            assert dash.selection.settings.threads == before + step
             assert (next_run := dash.query_one(RunPanel).state.next) is not None
             assert next_run.threads == before + step
     finally:

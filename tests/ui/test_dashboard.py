@@ -71,7 +71,7 @@ async def test_select_toggle_gil_twin_and_config_keys(app: GildashApp) -> None:
         await pilot.press("g")
         assert dash.selected_target == PY313T
         await pilot.press("w", "plus", "plus", "minus", "z", "p")
-        spec = dash.current_spec()
+        spec = dash.selection.spec()
         assert spec is not None
         assert (spec.workload, spec.threads, spec.executor) == ("primes", 3, "process")
         assert spec.size == 2_400_000  # medium -> large

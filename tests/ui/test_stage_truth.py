@@ -206,21 +206,21 @@ async def test_replay_elapsed_stands_still_while_paused(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await discovered(pilot, app)
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.dashboard.view.phase == "running")
+        await wait_for(pilot, lambda: app.dashboard.run_display.view.phase == "running")
         now[0] += 1.0
         await pilot.pause(0.6)
         await pilot.press("space")
         now[0] += 0.5
         await pilot.pause(0.6)
-        paused_at = app.dashboard.view.elapsed
+        paused_at = app.dashboard.run_display.view.elapsed
         assert paused_at == pytest.approx(1.0)
         now[0] += 30.0
         await pilot.pause(0.6)
-        assert app.dashboard.view.elapsed == paused_at
+        assert app.dashboard.run_display.view.elapsed == paused_at
         await pilot.press("space")
         now[0] += 2.0
         await pilot.pause(0.6)
-        assert app.dashboard.view.elapsed == pytest.approx(3.0)
+        assert app.dashboard.run_display.view.elapsed == pytest.approx(3.0)
         await app.dashboard.stop_and_wait()
 
 

@@ -18,25 +18,26 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from gildash.engine.model import RunResult, RunSpec, RunStarted, SweepProgress, SweepResult, Target
+from gildash.engine.model import RunResult, RunStarted, SweepProgress, SweepResult, Target
 from gildash.engine.session import RunLike, RunSession, headline_sweep, headline_targets
 from gildash.engine.settings import RunSettings, Selection
 from gildash.ui.drivers.replay import ReplayDriver
+from gildash.ui.keys import DASHBOARD_KEYS
 from gildash.ui.messages import RunPoke, SweepChanged, SweepEnded
 from gildash.ui.run_display import RunContext, RunDisplay
 from gildash.ui.sources import Sources, recording_targets
 from gildash.ui.widgets.cores import CoresPanel
 from gildash.ui.widgets.gauge import Gauge
 from gildash.ui.widgets.log_view import LogView
-from gildash.ui.widgets.run_panel import NextRun, RunPanel, RunPanelState, RunView
-from gildash.ui.widgets.targets import MAX_KEYED, TargetsPanel, TargetsState, badge
+from gildash.ui.widgets.run_panel import RunPanel
+from gildash.ui.widgets.targets import TargetsPanel, TargetsState, badge
 from gildash.ui.widgets.thread_lanes import ThreadLanes
 
 if TYPE_CHECKING:
@@ -64,33 +65,7 @@ class DashboardScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *[
-            Binding(str(n), f"select_target({n - 1})", f"Target {n}", id=f"target.{n}", show=False)
-            for n in range(1, MAX_KEYED + 1)
-        ],
-        Binding("r", "run", "Run", id="run.start"),
-        Binding("x,escape", "stop", "Stop", id="run.stop"),
-        Binding("s", "sweep", "Sweep", id="run.sweep"),
-        Binding("S", "sweep(True)", "Sweep to 2× cores", id="run.sweep_wide", show=False),
-        Binding("g", "toggle_gil", "GIL twin", id="target.gil_twin"),
-        Binding("w", "cycle_workload", "Workload", id="config.workload"),
-        Binding("plus,equals_sign", "threads(1)", "Workers +", id="config.threads_up", key_display="+"),
-        Binding("minus", "threads(-1)", "Workers −", id="config.threads_down", key_display="-", show=False),
-        Binding("z", "cycle_size", "Size", id="config.size", show=False),
-        Binding("p", "toggle_executor", "Threads/processes", id="config.executor", show=False),
-        Binding("n", "replay_next", "Next recorded run", id="replay.next", show=False),
-        Binding("space", "replay_pause", "Pause replay", id="replay.pause", show=False),
-        Binding("right_square_bracket", "replay_speed(2.0)", "Replay faster", id="replay.faster", show=False),
-        Binding("left_square_bracket", "replay_speed(0.5)", "Replay slower", id="replay.slower", show=False),
-        # The log's keys work whatever has the focus (the log is the only thing that scrolls here).
-        Binding("up", "log('scroll_up')", "Log: one line back", id="dash.log_up", show=False),
-        Binding("down", "log('scroll_down')", "Log: one line on", id="dash.log_down", show=False),
-        Binding("pageup", "log('page_up')", "Log: a page back", id="dash.log_page_up", show=False),
-        Binding("pagedown", "log('page_down')", "Log: a page on", id="dash.log_page_down", show=False),
-        Binding("home", "log('scroll_home')", "Log: oldest line", id="dash.log_home", show=False),
-        Binding("end", "log('follow')", "Log: follow the newest line", id="dash.log_end", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = DASHBOARD_KEYS
 
     running: reactive[bool] = reactive(False)
     """A run or sweep is in progress (mirrors the session, for CSS)."""
@@ -176,11 +151,6 @@ class DashboardScreen(Screen[None]):
             text.append(f"   recording to {self.sources.record_dir}")
         self.query_one("#banner", Static).update(text)
 
-    def _update_meter_title(self) -> None:
-        spec = self.view.spec
-        lanes = "process lanes" if spec is not None and spec.executor == "process" else "thread lanes"
-        self.query_one("#meter-box").border_title = f"Effective cores · {lanes}"
-
     # --- reactive state -> CSS classes ---------------------------------------------------------------
 
     def watch_running(self, running: bool) -> None:
@@ -255,34 +225,14 @@ class DashboardScreen(Screen[None]):
         self._show_panel()
 
     @property
-    def view(self) -> RunView:
-        """The run on show."""
-        return self.run_display.view
-
-    @property
     def last_result(self) -> RunResult | None:
         """The result of the last run that ended."""
         return self.run_display.last_result
 
-    def _shown_target(self) -> Target | None:
-        return self.view.spec.target if self.view.spec is not None else self.selected_target
-
     def _show_panel(self) -> None:
         """Repaint the run panel from the run on show and the selection; recolour the gauge."""
-        target = self.selection.target
-        s = self.selection.settings
-        p = s.preset
-        next_run = NextRun(
-            target.id if target else "",
-            s.workload,
-            s.threads,
-            f"{p.name} ({p.note})" if p.note else p.name,
-            s.executor,
-        )
-        self.query_one(RunPanel).show(RunPanelState(self.view, next_run if self.replay is None else None))
-        gauge_target = self._shown_target()
-        self.target_kind = badge(gauge_target, gauge_target.id in self.reenabled)[1] if gauge_target else ""
-        self._update_meter_title()
+        shown = self.run_display.draw(self.selection, with_next=self.replay is None)
+        self.target_kind = badge(shown, shown.id in self.reenabled)[1] if shown else ""
 
     @property
     def targets(self) -> list[Target]:
@@ -293,25 +243,6 @@ class DashboardScreen(Screen[None]):
     def selected_target(self) -> Target | None:
         """The target `r` runs (None before discovery)."""
         return self.selection.target
-
-    @property
-    def settings(self) -> RunSettings:
-        """What `r` would run."""
-        return self.selection.settings
-
-    @property
-    def threads(self) -> int:
-        """Workers `r` would start."""
-        return self.selection.settings.threads
-
-    @property
-    def sweep_partial(self) -> SweepResult | None:
-        """The going sweep's aggregate so far."""
-        return self.session.sweep_partial
-
-    def current_spec(self, target: Target | None = None) -> RunSpec | None:
-        """The RunSpec `r` would start (None before discovery)."""
-        return self.selection.spec(target)
 
     # --- selection actions --------------------------------------------------------------------------
 
@@ -350,20 +281,20 @@ class DashboardScreen(Screen[None]):
 
     def action_cycle_workload(self) -> None:
         """Next workload."""
-        self._set_settings(self.settings.next_workload())
+        self._set_settings(self.selection.settings.next_workload())
 
     def action_threads(self, step: int) -> None:
         """More or fewer workers."""
-        self._set_settings(self.settings.with_threads(step))
+        self._set_settings(self.selection.settings.with_threads(step))
 
     def action_cycle_size(self) -> None:
         """Next size preset (small, medium, large)."""
-        self._set_settings(self.settings.next_size())
+        self._set_settings(self.selection.settings.next_size())
 
     def action_toggle_executor(self) -> None:
         """Threads or processes inside the workload."""
-        self._set_settings(self.settings.other_executor())
-        self.notify(f"workers are now {self.settings.executor}es", timeout=2)
+        self._set_settings(self.selection.settings.other_executor())
+        self.notify(f"workers are now {self.selection.settings.executor}es", timeout=2)
 
     def action_log(self, action: str) -> None:
         """Scroll the run log (any focus)."""
@@ -474,7 +405,7 @@ class DashboardScreen(Screen[None]):
 
     def _run_context(self, update: RunStarted) -> RunContext:
         sweep = self.session.sweep_position(update.run_id)
-        preset = self.settings.preset
+        preset = self.selection.settings.preset
         if self.replay is not None:
             size_note = "recorded"
         else:

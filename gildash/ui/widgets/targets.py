@@ -13,10 +13,7 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 from gildash.engine.model import Target
-
-MAX_KEYED = 9
-"""Targets reachable with the number keys."""
-
+from gildash.ui.keys import MAX_KEYED
 
 BADGES: dict[str, tuple[str, str]] = {
     "gil": ("GIL", "gil"),

@@ -1,0 +1,37 @@
+"""The dashboard's keys, in one list: the screen binds them, the help screen and the palette list them."""
+
+from __future__ import annotations
+
+from textual.binding import Binding, BindingType
+
+MAX_KEYED = 9
+"""Targets reachable with the number keys."""
+
+DASHBOARD_KEYS: list[BindingType] = [
+    *[
+        Binding(str(n), f"select_target({n - 1})", f"Target {n}", id=f"target.{n}", show=False)
+        for n in range(1, MAX_KEYED + 1)
+    ],
+    Binding("r", "run", "Run", id="run.start"),
+    Binding("x,escape", "stop", "Stop", id="run.stop"),
+    Binding("s", "sweep", "Sweep", id="run.sweep"),
+    Binding("S", "sweep(True)", "Sweep to 2× cores", id="run.sweep_wide", show=False),
+    Binding("g", "toggle_gil", "GIL twin", id="target.gil_twin"),
+    Binding("w", "cycle_workload", "Workload", id="config.workload"),
+    Binding("plus,equals_sign", "threads(1)", "Workers +", id="config.threads_up", key_display="+"),
+    Binding("minus", "threads(-1)", "Workers −", id="config.threads_down", key_display="-", show=False),
+    Binding("z", "cycle_size", "Size", id="config.size", show=False),
+    Binding("p", "toggle_executor", "Threads/processes", id="config.executor", show=False),
+    Binding("n", "replay_next", "Next recorded run", id="replay.next", show=False),
+    Binding("space", "replay_pause", "Pause replay", id="replay.pause", show=False),
+    Binding("right_square_bracket", "replay_speed(2.0)", "Replay faster", id="replay.faster", show=False),
+    Binding("left_square_bracket", "replay_speed(0.5)", "Replay slower", id="replay.slower", show=False),
+    # The log's keys work whatever has the focus (the log is the only thing that scrolls here).
+    Binding("up", "log('scroll_up')", "Log: one line back", id="dash.log_up", show=False),
+    Binding("down", "log('scroll_down')", "Log: one line on", id="dash.log_down", show=False),
+    Binding("pageup", "log('page_up')", "Log: a page back", id="dash.log_page_up", show=False),
+    Binding("pagedown", "log('page_down')", "Log: a page on", id="dash.log_page_down", show=False),
+    Binding("home", "log('scroll_home')", "Log: oldest line", id="dash.log_home", show=False),
+    Binding("end", "log('follow')", "Log: follow the newest line", id="dash.log_end", show=False),
+]
+"""Every key of the main screen (ids are stable: the help screen and palette are generated from them)."""
