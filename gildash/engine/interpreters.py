@@ -371,7 +371,7 @@ def discover_targets(
     for t in base:
         if t.free_threaded and t.source != "current":
             paired.append(t)
-            if not t.gil_enabled and "PYTHON_GIL" not in dict(t.env):
+            if t.gil_mode == "free-threaded":
                 paired.append(gil_twin(t))
     native = [rust] if rust is not None else []
     return _unique_ids([*current, *paired, *native, *others, *unavailable])

@@ -512,7 +512,6 @@ def gil_was_reenabled(
     True when the start line said the GIL was off and the summary says on, or CPython's stderr warning
     named a module; never for a '+gil' target (PYTHON_GIL=1, GIL on from the first instruction).
     """
-    forced = dict(target.env).get("PYTHON_GIL") == "1" or (target.free_threaded and target.gil_enabled)
-    if not target.free_threaded or forced:
+    if target.gil_mode != "free-threaded":
         return False
     return (start_gil is False and end_gil is True) or warned is not None
