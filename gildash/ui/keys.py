@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from textual.binding import Binding, BindingType
 
+from gildash.ui.widgets.log_view import LogView
+
 MAX_KEYED = 9
 """Targets reachable with the number keys."""
 
@@ -26,12 +28,11 @@ DASHBOARD_KEYS: list[BindingType] = [
     Binding("space", "replay_pause", "Pause replay", id="replay.pause", show=False),
     Binding("right_square_bracket", "replay_speed(2.0)", "Replay faster", id="replay.faster", show=False),
     Binding("left_square_bracket", "replay_speed(0.5)", "Replay slower", id="replay.slower", show=False),
-    # The log's keys work whatever has the focus (the log is the only thing that scrolls here).
-    Binding("up", "log('scroll_up')", "Log: one line back", id="dash.log_up", show=False),
-    Binding("down", "log('scroll_down')", "Log: one line on", id="dash.log_down", show=False),
-    Binding("pageup", "log('page_up')", "Log: a page back", id="dash.log_page_up", show=False),
-    Binding("pagedown", "log('page_down')", "Log: a page on", id="dash.log_page_down", show=False),
-    Binding("home", "log('scroll_home')", "Log: oldest line", id="dash.log_home", show=False),
-    Binding("end", "log('follow')", "Log: follow the newest line", id="dash.log_end", show=False),
+    # The log's own keys, bound on the screen too: they work whatever has the focus.
+    *[
+        Binding(b.key, f"log('{b.action}')", b.description, id=f"dash.{b.id}", show=False)
+        for b in LogView.BINDINGS
+        if isinstance(b, Binding)
+    ],
 ]
 """Every key of the main screen (ids are stable: the help screen and palette are generated from them)."""
