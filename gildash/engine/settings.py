@@ -30,38 +30,40 @@ class SizePreset:
 SIZE_NAMES: tuple[str, ...] = ("small", "medium", "large")
 """Size presets `z` cycles through."""
 
+
+def _short(n: int) -> str:
+    """10_000_000 -> '10M', 450_000 -> '450k', 1_200_000 -> '1.2M', 16 -> '16'."""
+    for unit, scale in (("M", 1_000_000), ("k", 1_000)):
+        if n >= scale:
+            return f"{n / scale:g}{unit}"
+    return str(n)
+
+
+def _sized(sizes: tuple[int, int, int], note: str) -> tuple[SizePreset, SizePreset, SizePreset]:
+    """small/medium/large presets of these sizes; `note` says what one means ('{} per thread')."""
+    small, medium, large = (
+        SizePreset(n, s, note=note.format(_short(s))) for n, s in zip(SIZE_NAMES, sizes, strict=True)
+    )
+    return small, medium, large
+
+
+def _timed(seconds: tuple[str, str, str]) -> tuple[SizePreset, SizePreset, SizePreset]:
+    """small/medium/large presets of a workload sized by --duration."""
+    small, medium, large = (
+        SizePreset(n, None, ("--duration", d), note=f"{d} s of load")
+        for n, d in zip(SIZE_NAMES, seconds, strict=True)
+    )
+    return small, medium, large
+
+
 # Measured on the 2-core dev box with CPython 3.11 at 1 thread: about 0.5 s / 2 s / 6 s of wall each.
 PRESETS: dict[str, tuple[SizePreset, SizePreset, SizePreset]] = {
-    "sum_squares": (
-        SizePreset("small", 10_000_000, note="10M per thread"),
-        SizePreset("medium", 40_000_000, note="40M per thread"),
-        SizePreset("large", 120_000_000, note="120M per thread"),
-    ),
-    "primes": (
-        SizePreset("small", 450_000, note="primes < 450k, split"),
-        SizePreset("medium", 1_200_000, note="primes < 1.2M, split"),
-        SizePreset("large", 2_400_000, note="primes < 2.4M, split"),
-    ),
-    "io_bound": (
-        SizePreset("small", 16, note="16 file ops, split"),
-        SizePreset("medium", 64, note="64 file ops, split"),
-        SizePreset("large", 192, note="192 file ops, split"),
-    ),
-    "single_thread": (
-        SizePreset("small", 6_000_000, note="6M loop"),
-        SizePreset("medium", 24_000_000, note="24M loop"),
-        SizePreset("large", 72_000_000, note="72M loop"),
-    ),
-    "queue_pipeline": (
-        SizePreset("small", 40_000, note="40k items, split"),
-        SizePreset("medium", 150_000, note="150k items, split"),
-        SizePreset("large", 450_000, note="450k items, split"),
-    ),
-    "http_server": (
-        SizePreset("small", None, ("--duration", "0.5"), note="0.5 s of load"),
-        SizePreset("medium", None, ("--duration", "2"), note="2 s of load"),
-        SizePreset("large", None, ("--duration", "6"), note="6 s of load"),
-    ),
+    "sum_squares": _sized((10_000_000, 40_000_000, 120_000_000), "{} per thread"),
+    "primes": _sized((450_000, 1_200_000, 2_400_000), "primes < {}, split"),
+    "io_bound": _sized((16, 64, 192), "{} file ops, split"),
+    "single_thread": _sized((6_000_000, 24_000_000, 72_000_000), "{} loop"),
+    "queue_pipeline": _sized((40_000, 150_000, 450_000), "{} items, split"),
+    "http_server": _timed(("0.5", "2", "6")),
 }
 """Size presets per workload."""
 
