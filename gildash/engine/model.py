@@ -509,6 +509,8 @@ class SweepPlan:
     """thread or process."""
     timeout_s: float | None = None
     """Per-run timeout."""
+    switch_interval_s: float | None = None
+    """sys.setswitchinterval() for every Python run (--switch-interval); None: each interpreter's own."""
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ def plan_runs(plan: SweepPlan) -> list[tuple[RunSpec, bool]]:
             size=plan.size,
             executor=plan.executor,
             timeout_s=plan.timeout_s,
+            switch_interval_s=plan.switch_interval_s,
         )
 
     for i in range(len(plan.targets)):

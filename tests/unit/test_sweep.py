@@ -428,3 +428,10 @@ def test_headless_modules_never_import_textual() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_plan_passes_the_switch_interval() -> None:
+    spec, _ = plan_runs(_plan(switch_interval_s=0.001))[0]
+    assert spec.switch_interval_s == 0.001
+    spec, _ = plan_runs(_plan())[0]
+    assert spec.switch_interval_s is None
