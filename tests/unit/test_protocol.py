@@ -180,7 +180,7 @@ json_values = st.recursive(
     ),
     max_leaves=20,
 )
-event_names = st.sampled_from(["start", "progress", "worker_done", "summary", "error", "x"])
+event_names = st.sampled_from(["start", "progress", "worker_done", "slices", "summary", "error", "x"])
 fields = st.sampled_from(
     [
         "t",
@@ -207,6 +207,9 @@ fields = st.sampled_from(
         "gil_enabled",
         "aborted",
         "result",
+        "slices",
+        "blocked",
+        "timeline",
     ]
 )
 
@@ -239,6 +242,8 @@ def test_fuzz_event_shaped_json_never_raise(event: str, body: dict[str, object])
         assert ev.duration_s >= 0
     if isinstance(ev, SummaryEvent):
         assert ev.wall_s >= 0 and isinstance(ev.ok, bool)
+    if isinstance(ev, SlicesEvent):
+        assert all(0 <= a < b for a, b in (*ev.slices, *ev.blocked))
     ev2 = parse_line(json.dumps(body))  # no "event": the foreign-shape path
     assert ev2 is not None
 
