@@ -1,5 +1,6 @@
 """`make bench`: the figures of issue 7 (observer cost, perturbation, ingestion, harness accuracy, start-up,
-scaling fidelity), printed and written to docs/benchmarks.md with the machine's facts.
+scaling fidelity) and issue 12 (cost of the workloads' self-timing), printed and written to
+docs/benchmarks.md with the machine's facts.
 
 Figures, never pass/fail: the exit status is 0 whether or not a target is met (1 only when the bench
 itself cannot run). Drives the real CLI and the real dashboard (in a private tmux server); every process
@@ -768,6 +769,49 @@ def bench_scaling(bench: Bench, repeats: int) -> None:
             )
 
 
+# --- 7. timeline cost --------------------------------------------------------------------------------
+
+TIMELINE_SIZE = 8_000_000
+"""sum_squares loop length for the timeline on/off pairs (~1 s per run here)."""
+
+
+def bench_timeline(bench: Bench, rounds: int) -> None:
+    """Workload wall with the self-timing on / off (GILDASH_TIMELINE=0), paired rounds, order alternated."""
+    targets = [t for t in (bench.gil, bench.ft) if t is not None]
+    bench.quiet("7 timeline")
+    log(f"7. timeline cost: sum_squares 1 thread size {TIMELINE_SIZE:,}, {rounds} on/off pairs per target")
+    for target in targets:
+        argv, env = workload_argv(target, "sum_squares", 1, TIMELINE_SIZE)
+        off_env = dict(env, GILDASH_TIMELINE="0")
+        on: list[float] = []
+        off: list[float] = []
+        ratios: list[float] = []
+        for k in range(rounds):
+            # Alternate which goes first so a drifting machine load hits both sides alike.
+            walls: dict[str, float | None] = {}
+            for side in ("on", "off") if k % 2 == 0 else ("off", "on"):
+                _spawn, out = run_direct(argv, env if side == "on" else off_env)
+                walls[side] = summary_wall(out)
+            w_on, w_off = walls["on"], walls["off"]
+            if w_on is not None and w_off is not None and w_off > 0:
+                on.append(w_on)
+                off.append(w_off)
+                ratios.append(w_on / w_off)
+        r = median(ratios) if ratios else None
+        bench.add(
+            Figure(
+                f"7-{target.id}",
+                f"timeline cost {target.id}: workload wall with self-timing on / off (median of pairs)",
+                r,
+                "x",
+                "<= 1.01",
+                at_most(r, 1.01),
+                f"sum_squares 1 thread, size {TIMELINE_SIZE:,}; on {spread(on)} s, off {spread(off)} s; "
+                f"pair ratios {spread(ratios)}",
+            )
+        )
+
+
 # --- machine facts and main --------------------------------------------------------------------------
 
 
@@ -800,7 +844,7 @@ def machine_facts(bench: Bench, start_load: float) -> MachineFacts:
     )
 
 
-SECTIONS = ("1", "2", "3", "4", "5", "6")
+SECTIONS = ("1", "2", "3", "4", "5", "6", "7")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -841,6 +885,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("4", lambda: bench_accuracy(bench, 4)),
             ("5", lambda: bench_startup(bench)),
             ("6", lambda: bench_scaling(bench, 5)),
+            ("7", lambda: bench_timeline(bench, 9)),
         ]
         for name, section in sections:
             if name not in only:

@@ -1,11 +1,12 @@
-"""Shared emitter and runner for the gildash workloads (JSONL protocol v1, see docs/protocol.md).
+"""Shared emitter and runner for the gildash workloads (JSONL protocol v2, see docs/protocol.md).
 
 Standard library only and importable by path from any interpreter (CPython 3.9+ with or without the
 GIL, PyPy): the scripts in this folder put it on sys.path[0] by living beside it. Never imports gildash.
 
 It owns: the one-JSON-object-per-line emitter, argument validation, the thread and process executors
-(barrier, progress throttling, cooperative stop), SIGTERM/SIGINT handling, the parent-death watchdog
-and the final `summary`. A workload script supplies a `Workload` with a module-level `work` function.
+(barrier, progress throttling, cooperative stop), the workers' self-timing (`SliceTimer`, the `slices`
+events), SIGTERM/SIGINT handling, the parent-death watchdog and the final `summary`. A workload script
+supplies a `Workload` with a module-level `work` function.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-PROTOCOL = 1
+PROTOCOL = 2
 MAX_THREADS = 1024
 PROGRESS_INTERVAL_S = 0.1  # protocol: at most ~10 progress lines per second per worker
 WATCHDOG_INTERVAL_S = 0.1  # parent death is noticed within this, well inside the 1 s budget
 ABORT_GRACE_S = 0.5  # cooperative stop budget before child processes are terminated
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_SWITCH_INTERVAL_S = 1.0  # longer intervals only hide the hand-offs the knob is there to show
 
 
 def _process_age_s() -> float:
@@ -50,7 +52,8 @@ def _process_age_s() -> float:
 
 
 # `t` counts from process creation (interpreter start-up included) on the monotonic clock.
-START = time.monotonic() - _process_age_s()
+START_NS = time.monotonic_ns() - int(_process_age_s() * 1e9)
+START = START_NS / 1e9
 
 
 def now() -> float:
@@ -171,6 +174,13 @@ def make_parser(name: str, description: str, size_help: str, default_size: int) 
         help="run workers as threads of this process or as child processes (default thread)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for any generated data (default 0)")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="sys.setswitchinterval() for the run, 0 < s <= 1 (default: the interpreter's own)",
+    )
     return parser
 
 
@@ -180,6 +190,17 @@ def check_common(args: argparse.Namespace) -> None:
         raise UsageError(f"--threads must be between 1 and {MAX_THREADS}, got {args.threads}")
     if args.size < 1:
         raise UsageError(f"--size must be at least 1, got {args.size}")
+    interval = args.switch_interval
+    if interval is not None and not (math.isfinite(interval) and 0 < interval <= MAX_SWITCH_INTERVAL_S):
+        raise UsageError(
+            f"--switch-interval must be in (0, {MAX_SWITCH_INTERVAL_S:g}] seconds, got {interval}"
+        )
+
+
+def apply_switch_interval(args: argparse.Namespace) -> None:
+    """sys.setswitchinterval(--switch-interval) when given (each process of the run calls it)."""
+    if getattr(args, "switch_interval", None) is not None:
+        sys.setswitchinterval(args.switch_interval)
 
 
 # --------------------------------------------------------------------------- run state
@@ -254,8 +275,9 @@ class Run:
 
     # -- events
 
-    def start_line(self, params: dict[str, Any], scaling: str) -> None:
-        """Emit the `start` event."""
+    def start_line(self, params: dict[str, Any], scaling: str, timeline: dict[str, Any] | None) -> None:
+        """Emit the `start` event; params gain the switch interval in force (`switch_interval_s`)."""
+        params = dict(params, switch_interval_s=sys.getswitchinterval())
         self.emitter.emit(
             "start",
             protocol=PROTOCOL,
@@ -266,7 +288,12 @@ class Run:
             interpreter=interpreter_info(),
             cpu_count=os.cpu_count(),
             affinity=affinity(),
+            timeline=timeline,
         )
+
+    def emit_slices(self, worker: int, slices: list[list[float]], blocked: list[list[float]]) -> None:
+        """Print one `slices` event (a SliceSink)."""
+        self.emitter.emit("slices", worker=worker, slices=slices, blocked=blocked)
 
     def exit_code(self, ok: bool) -> int:
         """0 when ok, 128+signal when stopped by a signal, else 1."""
@@ -307,11 +334,125 @@ def thread_cpu() -> float | None:
         return None
 
 
+# --------------------------------------------------------------------------- self-timing (slices)
+
+TIMELINE_ENV = "GILDASH_TIMELINE"  # "0" turns the self-timing off (only to measure what it costs)
+GAP_NS = 300_000  # a gap above 0.3 ms between two clock reads: the worker was off the CPU
+FLUSH_NS = 250_000_000  # one `slices` event per worker about every 0.25 s
+_clock_ns = time.monotonic_ns  # the clock of START_NS, so slices share the events' `t`
+
+
+def timeline_enabled() -> bool:
+    """Self-timing is on unless GILDASH_TIMELINE=0."""
+    return os.environ.get(TIMELINE_ENV, "1").strip() != "0"
+
+
+def timeline_info(check_every: int, check_unit: str) -> dict[str, Any] | None:
+    """The start line's `timeline` object, or None when the self-timing is off."""
+    if not timeline_enabled():
+        return None
+    return {
+        "gap_s": GAP_NS / 1e9,
+        "flush_s": FLUSH_NS / 1e9,
+        "check_every": check_every,
+        "check_unit": check_unit,
+    }
+
+
+SliceSink = Callable[[int, list[list[float]], list[list[float]]], None]
+"""Receives (worker, slices, blocked) in protocol seconds: prints them, or sends them to the parent."""
+
+
+class SliceTimer:
+    """One worker's self-timing: on-CPU slices cut by clock gaps, blocked spans marked by the worker.
+
+    The worker calls check() every K units of work. Between two reads less than GAP_NS apart the worker
+    was on the CPU; a longer gap means it was off (waiting for the GIL or for the OS scheduler). Waits
+    the workload chooses (I/O, queue, sleep) are bracketed by block()/unblock() and reported apart.
+    Every FLUSH_NS the slices so far go to `sink`, the open slice split at that moment (readers merge
+    touching slices). Times are nanoseconds of the monotonic clock until they are sent.
+    """
+
+    __slots__ = ("_worker", "_origin", "_sink", "_start", "_last", "_flush_at", "_slices", "_blocked")
+
+    def __init__(self, worker: int, origin_ns: int, sink: SliceSink) -> None:
+        now = _clock_ns()
+        self._worker = worker
+        self._origin = origin_ns
+        self._sink = sink
+        self._start = now  # start of the open on-CPU slice
+        self._last = now  # the latest clock read
+        self._flush_at = now + FLUSH_NS
+        self._slices: list[tuple[int, int]] = []
+        self._blocked: list[tuple[int, int]] = []
+
+    def check(self) -> None:
+        """One clock read: close the open slice when the worker was away since the last read."""
+        now = _clock_ns()
+        if now - self._last > GAP_NS:
+            if self._last > self._start:
+                self._slices.append((self._start, self._last))
+            self._start = now
+        self._last = now
+        if now >= self._flush_at:
+            self._flush(now)
+
+    def block(self) -> int:
+        """The worker is about to wait on purpose; returns the moment, for unblock()."""
+        self.check()
+        return self._last
+
+    def unblock(self, began: int) -> None:
+        """The wait that began at `began` is over; waits shorter than the gap stay on-CPU time."""
+        now = _clock_ns()
+        if now - began > GAP_NS:
+            if began > self._start:
+                self._slices.append((self._start, began))
+            self._blocked.append((began, now))
+            self._start = now
+        self._last = now
+        if now >= self._flush_at:
+            self._flush(now)
+
+    def close(self) -> None:
+        """The worker's end: send everything, the open slice included."""
+        self.check()
+        self._flush(self._last)
+
+    def _flush(self, now: int) -> None:
+        if now > self._start:
+            self._slices.append((self._start, now))
+            self._start = now
+        self._flush_at = now + FLUSH_NS
+        slices, self._slices = self._slices, []
+        blocked, self._blocked = self._blocked, []
+        origin = self._origin
+        # whole microseconds: touching ends stay equal, and the lines stay short
+        on = [[(a - origin) // 1000 / 1e6, (b - origin) // 1000 / 1e6] for a, b in slices]
+        off = [[(a - origin) // 1000 / 1e6, (b - origin) // 1000 / 1e6] for a, b in blocked]
+        on = [span for span in on if span[1] > span[0]]
+        off = [span for span in off if span[1] > span[0]]
+        if on or off:
+            self._sink(self._worker, on, off)
+
+
 # --------------------------------------------------------------------------- workers
 
 
+def _no_block() -> int:
+    return 0
+
+
+def _no_unblock(_began: int) -> None:
+    pass
+
+
 class WorkerContext:
-    """Handed to `work`: tells it when to stop and throttles its progress reports."""
+    """Handed to `work`: tells it when to stop, throttles its progress reports and times it.
+
+    `check` is the self-timing's clock read (None when the timeline is off: the work loop then runs
+    exactly as without it); `block()`/`unblock(began)` bracket waits the workload makes on purpose.
+    """
 
     def __init__(self, index: int, stop: Any, report: Callable[[int, int, int], None]) -> None:
         self.index = index
@@ -319,6 +460,23 @@ class WorkerContext:
         self._report = report
         self._last = 0.0
         self.stopped = False
+        self.timer: SliceTimer | None = None
+        self.check: Callable[[], None] | None = None
+        self.block: Callable[[], int] = _no_block
+        self.unblock: Callable[[int], None] = _no_unblock
+
+    def start_timeline(self, sink: SliceSink, origin_ns: int) -> None:
+        """Start the self-timing now (at the start barrier), unless GILDASH_TIMELINE=0."""
+        if not timeline_enabled():
+            return
+        timer = SliceTimer(self.index, origin_ns, sink)
+        self.timer, self.check, self.block, self.unblock = timer, timer.check, timer.block, timer.unblock
+
+    def close_timeline(self) -> None:
+        """Send the last slices (the worker is done or stopping)."""
+        if self.timer is not None:
+            self.timer.close()
+            self.timer, self.check, self.block, self.unblock = None, None, _no_block, _no_unblock
 
     def should_stop(self) -> bool:
         """True once the run is being stopped; `work` returns its partial result then."""
@@ -353,6 +511,8 @@ class Workload:
     driver(args, shared, n_workers, ctx) -> dict  optional parent-side thread (a producer), started at
                                                   the barrier; its dict is passed to combine
     combine(args, results, driver_out) -> Outcome checks the workers' results after the timed section
+    check_every, check_unit                       the self-timing cadence: `work` calls ctx.check() every
+                                                  check_every check_units (reported in the start line)
     """
 
     def __init__(
@@ -368,6 +528,8 @@ class Workload:
         check: Callable[[argparse.Namespace], None] | None = None,
         shared: Callable[..., Any] | None = None,
         driver: Callable[..., dict[str, Any]] | None = None,
+        check_every: int = 1,
+        check_unit: str = "iterations",
     ) -> None:
         self.name = name
         self.description = description
@@ -380,6 +542,8 @@ class Workload:
         self.check = check
         self.shared = shared
         self.driver = driver
+        self.check_every = check_every
+        self.check_unit = check_unit
 
     def parse(self, argv: list[str] | None) -> argparse.Namespace:
         """Parse and validate the command line; raises UsageError."""
@@ -426,10 +590,12 @@ def _run_threads(
         ctx = WorkerContext(i, run.stop, report)
         try:
             barrier.wait()
+            ctx.start_timeline(run.emit_slices, START_NS)
             cpu0 = thread_cpu()
             results[i] = wl.work(i, args, ctx, shared)
             end = time.monotonic()
             cpu1 = thread_cpu()
+            ctx.close_timeline()
             cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
             timing.ends[i] = end
             if not ctx.stopped and timing.t0 is not None:
@@ -487,9 +653,15 @@ def _child_main(
     go: Any,
     stop: Any,
     parent_pid: int,
+    origin_ns: int,
 ) -> None:
-    """Entry point of a process-executor child: handshake, wait for go, work, report."""
+    """Entry point of a process-executor child: handshake, wait for go, work, report.
+
+    The child's slices are timed from the parent's origin_ns (one monotonic clock for the machine), so
+    the parent prints them in the run's clock.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and tells us through `stop`
+    apply_switch_interval(args)
     local_stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: local_stop.set())
 
@@ -509,9 +681,11 @@ def _child_main(
             if local_stop.is_set():
                 messages.put(("stopped", index))
                 return
+        ctx.start_timeline(lambda i, on, off: messages.put(("slices", i, on, off)), origin_ns)
         cpu0 = time.process_time()
         result = work(index, args, ctx, shared)
         end = time.monotonic()
+        ctx.close_timeline()
         kind = "stopped" if ctx.stopped else "done"
         messages.put((kind, index, end, time.process_time() - cpu0, result))
     except BaseException:
@@ -537,7 +711,7 @@ def _run_processes(
     for i in range(n):
         p = mp.Process(
             target=_child_main,
-            args=(wl.work, i, args, shared, messages, go, stop, os.getpid()),
+            args=(wl.work, i, args, shared, messages, go, stop, os.getpid(), START_NS),
             name=f"{run.name}-worker-{i}",
             daemon=True,
         )
@@ -583,6 +757,8 @@ def _run_processes(
                         driver_thread.start()
             elif kind == "progress":
                 run.emitter.emit("progress", worker=i, done=msg[2], total=msg[3])
+            elif kind == "slices":
+                run.emit_slices(i, msg[2], msg[3])
             elif kind in ("done", "stopped"):
                 finished.add(i)
                 if len(msg) > 2:
@@ -630,6 +806,7 @@ def main(wl: Workload, argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         run.install()
+        apply_switch_interval(args)
         return _execute(run, wl, args)
     except WorkerFailed as exc:
         run.emitter.error(str(exc).splitlines()[0], str(exc))
@@ -645,7 +822,7 @@ def main(wl: Workload, argv: list[str] | None = None) -> int:
 
 def _execute(run: Run, wl: Workload, args: argparse.Namespace) -> int:
     params = dict(vars(args))
-    run.start_line(params, wl.scaling)
+    run.start_line(params, wl.scaling, timeline_info(wl.check_every, wl.check_unit))
     mp = spawn_context() if args.executor == "process" else None
     shared = wl.shared(args, mp, run) if wl.shared is not None else None
     if mp is None:

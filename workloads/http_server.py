@@ -123,6 +123,7 @@ def _server_main(
 ) -> None:
     """One server process of the process executor: serves the shared socket until `stop`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    proto.apply_switch_interval(args)
     halt = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: halt.set())
     # the short accept timeout turns "another process took the connection" into a harmless OSError
@@ -159,8 +160,12 @@ def _client(
     halt: threading.Event,
     messages: Any,
     out: list[Any],
+    origin_ns: int,
 ) -> None:
-    """One client connection slot: request after request until the deadline, the budget or a stop."""
+    """One client connection slot: request after request until the deadline, the budget or a stop.
+
+    Its timeline: each request (connect, send, wait for and read the answer) is a blocked span.
+    """
     paths = {"both": ["/cpu", "/io"], "cpu": ["/cpu"], "io": ["/io"]}[args.endpoints]
     expected = {"/cpu": str(squares_below(args.size)).encode(), "/io": b"ok"}
     budget = max(1, args.max_requests // args.threads)
@@ -170,6 +175,9 @@ def _client(
     sent = 0
     last_report = 0.0
     cpu0 = proto.thread_cpu()
+    timer = None
+    if proto.timeline_enabled():
+        timer = proto.SliceTimer(i, origin_ns, lambda w, on, off: messages.put(("slices", w, on, off)))
     while sent < budget and not halt.is_set():
         now = time.monotonic()
         if now >= deadline:
@@ -177,6 +185,7 @@ def _client(
         path = paths[(sent + i) % len(paths)]
         sent += 1
         t0 = time.perf_counter()
+        began = timer.block() if timer is not None else 0
         try:
             conn = http.client.HTTPConnection(HOST, port, timeout=CLIENT_TIMEOUT_S)
             try:
@@ -187,6 +196,8 @@ def _client(
                 conn.close()
         except (OSError, http.client.HTTPException):
             good = False
+        if timer is not None:
+            timer.unblock(began)
         entry = stats[path]
         if good:
             entry["requests"] += 1
@@ -198,6 +209,8 @@ def _client(
             messages.put(("progress", i, min(total_ms, int((now - t_go) * 1000)), total_ms))
     end = time.monotonic()
     cpu1 = proto.thread_cpu()
+    if timer is not None:
+        timer.close()
     messages.put(("progress", i, total_ms, total_ms))
     done = sum(s["requests"] for s in stats.values())
     cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
@@ -212,10 +225,14 @@ def _percentile(sorted_values: list[float], q: float) -> float | None:
 
 
 def _loadgen_main(
-    port: int, args: argparse.Namespace, messages: Any, go: Any, stop: Any, parent_pid: int
+    port: int, args: argparse.Namespace, messages: Any, go: Any, stop: Any, parent_pid: int, origin_ns: int
 ) -> None:
-    """The load generator process: --threads client threads released together by `go`."""
+    """The load generator process: --threads client threads released together by `go`.
+
+    Its clients time themselves from the parent's origin_ns, so their slices are in the run's clock.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    proto.apply_switch_interval(args)
     halt = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: halt.set())
 
@@ -237,7 +254,9 @@ def _loadgen_main(
         cpu0 = time.process_time()
         out: list[Any] = [None] * args.threads
         clients = [
-            threading.Thread(target=_client, args=(i, args, port, t_go, halt, messages, out), daemon=True)
+            threading.Thread(
+                target=_client, args=(i, args, port, t_go, halt, messages, out, origin_ns), daemon=True
+            )
             for i in range(args.threads)
         ]
         for c in clients:
@@ -291,7 +310,7 @@ def _wait_ready(run: proto.Run, messages: Any, who: str, count: int, procs: list
 
 
 def execute(run: proto.Run, args: argparse.Namespace) -> int:
-    run.start_line(dict(vars(args)), "none")
+    run.start_line(dict(vars(args)), "none", proto.timeline_info(1, "requests"))
     mp = proto.spawn_context()
     messages, go, stop = mp.Queue(), mp.Event(), mp.Event()
     server: ThreadedServer | None = None
@@ -317,7 +336,7 @@ def execute(run: proto.Run, args: argparse.Namespace) -> int:
         listener.close()  # the children hold their own copies
         _wait_ready(run, messages, "server", args.threads, servers)
     loadgen = mp.Process(
-        target=_loadgen_main, args=(port, args, messages, go, stop, os.getpid()), daemon=True
+        target=_loadgen_main, args=(port, args, messages, go, stop, os.getpid(), proto.START_NS), daemon=True
     )
     run.children.append(loadgen)
     loadgen.start()
@@ -351,6 +370,8 @@ def execute(run: proto.Run, args: argparse.Namespace) -> int:
         kind = msg[0]
         if kind == "progress":
             run.emitter.emit("progress", worker=msg[1], done=msg[2], total=msg[3])
+        elif kind == "slices":
+            run.emit_slices(msg[1], msg[2], msg[3])
         elif kind == "client_done":
             ends[msg[1]] = msg[2]
             if not run.stop.is_set():
@@ -435,6 +456,7 @@ def main() -> int:
         return proto.EXIT_USAGE
     try:
         run.install()
+        proto.apply_switch_interval(args)
         return execute(run, args)
     except _Failed as exc:
         run.emitter.error(str(exc).splitlines()[0], str(exc))

@@ -60,20 +60,29 @@ def one_op(path: str, op: int, args: argparse.Namespace, ctx: proto.WorkerContex
     """Write, fsync, read back and verify one file; returns bytes verified, or None when stopped."""
     block = random.Random(args.seed * 1_000_003 + op).getrandbits(CHUNK * 8).to_bytes(CHUNK, "little")
     chunks = args.mb * MIB // CHUNK
+    blocking, unblock = ctx.block, ctx.unblock  # every I/O call is a wait on purpose, not the GIL's
     try:
         with open(path, "wb") as f:
             for k in range(chunks):
-                f.write(chunk_data(block, k))
+                data = chunk_data(block, k)
+                began = blocking()
+                f.write(data)
                 if args.fsync_every and (k + 1) % args.fsync_every == 0:
                     f.flush()
                     os.fsync(f.fileno())
+                unblock(began)
                 if ctx.should_stop():
                     return None
+            began = blocking()
             f.flush()
             os.fsync(f.fileno())
+            unblock(began)
         with open(path, "rb") as f:
             for k in range(chunks):
-                if f.read(CHUNK) != chunk_data(block, k):
+                began = blocking()
+                data = f.read(CHUNK)
+                unblock(began)
+                if data != chunk_data(block, k):
                     raise OSError(f"read-back mismatch in {path} at chunk {k}")
                 if ctx.should_stop():
                     return None
@@ -122,6 +131,8 @@ WORKLOAD = proto.Workload(
     add_arguments=add_arguments,
     check=check,
     shared=shared,
+    check_every=1,
+    check_unit="I/O calls",
 )
 
 if __name__ == "__main__":

@@ -72,14 +72,18 @@ def produce(args: argparse.Namespace, q: Any, n_workers: int, ctx: proto.WorkerC
 def work(index: int, args: argparse.Namespace, ctx: proto.WorkerContext, q: Any) -> dict[str, int]:
     """Consume until the end marker: each item k adds sum of squares of range(k, k + work)."""
     w = args.work
+    check = ctx.check
     total = items = 0
     while True:
+        began = ctx.block()
         try:
             entry = q.get(timeout=POLL_S)
         except queue.Empty:
+            ctx.unblock(began)
             if ctx.should_stop():
                 break
             continue
+        ctx.unblock(began)
         if entry is None:
             break
         for k in range(entry[0], entry[1]):
@@ -87,6 +91,8 @@ def work(index: int, args: argparse.Namespace, ctx: proto.WorkerContext, q: Any)
             for i in range(k, k + w):
                 s += i * i
             total += s
+            if check is not None and k + 1 < entry[1]:  # after the entry's last item, block() reads the clock
+                check()
         items += entry[1] - entry[0]
         if ctx.tick(items, args.size):
             break
@@ -114,6 +120,8 @@ WORKLOAD = proto.Workload(
     check=check,
     shared=shared,
     driver=produce,
+    check_every=1,
+    check_unit="items",
 )
 
 if __name__ == "__main__":

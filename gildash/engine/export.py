@@ -1,4 +1,5 @@
-"""Exporters: one row shape per run and per sweep point feeding JSON, CSV and Markdown, plus safe writes.
+"""Exporters: one row shape per run and per sweep point feeding JSON, CSV and Markdown, plus safe writes;
+and the runs' timelines as Chrome/Perfetto trace-event JSON.
 
 Field names follow hyperfine where they fit (command, mean, stddev, median, min, max, user, system,
 times). Never imports textual; the only I/O is write_export.
@@ -10,11 +11,12 @@ import csv
 import io
 import json
 import math
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gildash.engine.model import RunResult, SweepPoint, SweepResult
+from gildash.engine.model import RunResult, SweepPoint, SweepResult, Timeline
 from gildash.engine.sweep import collect_warnings, sweep_scaling
 
 Row = dict[str, Any]
@@ -123,9 +125,28 @@ def runs_to_rows(runs: Sequence[RunResult], sweep: SweepResult | None = None) ->
                 "started_at": r.started_at,
                 "target_label": r.target.label,
                 "target_version": r.target.version,
+                "parallel_overlap": _num(r.parallel_overlap),
+                "median_slice_ms": _num(r.median_slice_ms),
+                "handoffs_per_s": _num(r.handoffs_per_s),
+                "switch_interval_s": _num(r.switch_interval_s),
             }
         )
     return rows
+
+
+def _median_of(values: Sequence[float | None]) -> float | None:
+    """Median of the finite values, None when there are none."""
+    known = [v for v in (_num(x) for x in values) if v is not None]
+    return statistics.median(known) if known else None
+
+
+def timeline_figures(runs: Sequence[RunResult]) -> dict[str, float | None]:
+    """Median parallel_overlap, median_slice_ms and handoffs_per_s over runs (a sweep point's repeats)."""
+    return {
+        "parallel_overlap": _median_of([r.parallel_overlap for r in runs]),
+        "median_slice_ms": _median_of([r.median_slice_ms for r in runs]),
+        "handoffs_per_s": _median_of([r.handoffs_per_s for r in runs]),
+    }
 
 
 def points_to_rows(sweep: SweepResult) -> list[Row]:
@@ -159,6 +180,7 @@ def points_to_rows(sweep: SweepResult) -> list[Row]:
                 "gil_reenabled": p.gil_reenabled,
                 "complete": all(r.complete for r in members),
                 "runs": len(members),
+                **timeline_figures(members),
             }
         )
     return rows
@@ -250,6 +272,27 @@ def fmt_percent(value: float | None) -> str:
     return "—" if v is None else f"{100 * v:.0f} %"
 
 
+def fmt_ms(value: float | None) -> str:
+    """Milliseconds with two significant decimals (5.02 ms, 0.98 ms), or an em dash."""
+    v = _num(value)
+    return "—" if v is None else f"{v:.2f} ms"
+
+
+TIMELINE_HEADERS = ("overlap", "median slice", "hand-offs/s")
+"""Column titles of the timeline figures, appended to a table when some run has them."""
+
+
+def timeline_cells(overlap: float | None, median_ms: float | None, handoffs: float | None) -> list[str]:
+    """Cells matching TIMELINE_HEADERS."""
+    v = _num(handoffs)
+    return [fmt_percent(overlap), fmt_ms(median_ms), "—" if v is None else f"{v:.0f}"]
+
+
+def has_timeline(runs: Sequence[RunResult]) -> bool:
+    """Some run reported slices (so the timeline columns are worth showing)."""
+    return any(r.median_slice_ms is not None for r in runs)
+
+
 def point_cells(p: SweepPoint) -> list[str]:
     """The sweep table's cells for one point, matching POINT_HEADERS."""
     return [
@@ -313,7 +356,19 @@ def export_markdown(runs: Sequence[RunResult], sweep: SweepResult | None = None)
     """A table a speaker can paste into slides, then the Amdahl fits and the warnings as a short list."""
     if sweep is not None:
         title = f"**{sweep.workload}** ({sweep.scaling} scaling), median of repeats, wall seconds"
-        table = markdown_table(POINT_HEADERS, [point_cells(p) for p in sweep.points], align="lrrrrrrrrl")
+        headers, align = list(POINT_HEADERS), "lrrrrrrrrl"
+        cells = [point_cells(p) for p in sweep.points]
+        if has_timeline(sweep.runs):
+            warmups = set(sweep.warmup_run_ids)
+            headers, align = headers + list(TIMELINE_HEADERS), align + "rrr"
+            for row, p in zip(cells, sweep.points, strict=True):
+                members = [
+                    r
+                    for r in sweep.runs
+                    if r.target.id == p.target_id and r.threads == p.threads and r.run_id not in warmups
+                ]
+                row.extend(timeline_cells(*timeline_figures(members).values()))
+        table = markdown_table(headers, cells, align=align)
         notes = [
             f"- {f.target_id}: Amdahl serial fraction {f.serial_fraction:.2f} "
             f"(fit over {f.points} thread counts, rmse {f.rmse:.2f})"
@@ -324,7 +379,13 @@ def export_markdown(runs: Sequence[RunResult], sweep: SweepResult | None = None)
         notes.extend(f"- ⚠ {w.message}" for w in collect_warnings(sweep))
     else:
         title = "gildash runs, workload wall seconds (barrier to end)"
-        table = markdown_table(RUN_HEADERS, [run_cells(r) for r in runs], align="lrrrrll")
+        headers, align = list(RUN_HEADERS), "lrrrrll"
+        cells = [run_cells(r) for r in runs]
+        if has_timeline(runs):
+            headers, align = headers + list(TIMELINE_HEADERS), align + "rrr"
+            for row, r in zip(cells, runs, strict=True):
+                row.extend(timeline_cells(r.parallel_overlap, r.median_slice_ms, r.handoffs_per_s))
+        table = markdown_table(headers, cells, align=align)
         probe = SweepResult(workload="", scaling="none", points=(), fits=(), runs=tuple(runs))
         notes = [f"- ⚠ {w.message}" for w in collect_warnings(probe)]
         incomplete = sum(1 for r in runs if not r.complete)
@@ -334,6 +395,68 @@ def export_markdown(runs: Sequence[RunResult], sweep: SweepResult | None = None)
     if notes:
         parts += ["\n".join(notes) + "\n"]
     return "\n".join(parts)
+
+
+TRACE_US = 1e6
+"""Trace-event timestamps and durations are microseconds."""
+
+
+def trace_events(runs: Sequence[tuple[RunResult, Timeline]]) -> list[dict[str, Any]]:
+    """Chrome/Perfetto trace events: one process per run, one thread (track) per worker, one complete
+    ("X") event per on-CPU slice and per blocked span, with process/thread name metadata ("M") events.
+
+    Each run keeps its own workload clock (ts 0 = its workload's start), so runs line up side by side.
+    """
+    events: list[dict[str, Any]] = []
+    for index, (result, timeline) in enumerate(runs):
+        pid = index + 1
+        name = command_name(result.workload, result.target.id, result.threads)
+        events.append({"name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": {"name": name}})
+        events.append(
+            {"name": "process_sort_index", "ph": "M", "pid": pid, "tid": 0, "args": {"sort_index": pid}}
+        )
+        for track in timeline.tracks:
+            tid = track.worker + 1  # tid 0 reads as "the process" in some viewers
+            events.append(
+                {
+                    "name": "thread_name",
+                    "ph": "M",
+                    "pid": pid,
+                    "tid": tid,
+                    "args": {"name": f"worker {track.worker}"},
+                }
+            )
+            events.append(
+                {"name": "thread_sort_index", "ph": "M", "pid": pid, "tid": tid, "args": {"sort_index": tid}}
+            )
+            for label, category, spans in (
+                ("on CPU", "slice", track.slices),
+                ("blocked", "blocked", track.blocked),
+            ):
+                for start, end in spans:
+                    events.append(
+                        {
+                            "name": label,
+                            "cat": category,
+                            "ph": "X",
+                            "pid": pid,
+                            "tid": tid,
+                            "ts": round(start * TRACE_US, 3),
+                            "dur": round((end - start) * TRACE_US, 3),
+                        }
+                    )
+    return events
+
+
+def export_trace(runs: Sequence[tuple[RunResult, Timeline]]) -> str:
+    """Trace-event JSON (object form) for Perfetto UI or chrome://tracing; runs without slices add
+    only their process name."""
+    document = {
+        "traceEvents": trace_events(runs),
+        "displayTimeUnit": "ms",
+        "otherData": {"generator": "gildash", "runs": [r.run_id for r, _ in runs]},
+    }
+    return json.dumps(document, allow_nan=False, separators=(",", ":")) + "\n"
 
 
 def write_export(path: Path, text: str, *, overwrite: bool = False) -> Path:

@@ -114,6 +114,8 @@ class RunSpec:
     """Id of the sweep this run belongs to (None: a single run); recorded so exports can regroup it."""
     warmup: bool = False
     """An unmeasured warm-up run of a sweep."""
+    switch_interval_s: float | None = None
+    """sys.setswitchinterval() for the bundled Python workloads (--switch-interval); None: the default."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,24 @@ class StartEvent:
     """os.cpu_count() of the workload."""
     protocol: int = 1
     """Protocol version the line claims."""
+    timeline: TimelineSpec | None = None
+    """How the workers time themselves (protocol 2); None when they do not send slices."""
+    switch_interval_s: float | None = None
+    """sys.getswitchinterval() in force in the workload (params.switch_interval_s); None when not said."""
+
+
+@dataclass(frozen=True)
+class TimelineSpec:
+    """A start line's `timeline` object: the self-timing's cadence and resolution."""
+
+    gap_s: float
+    """A gap above this between two clock reads means the worker was off the CPU."""
+    flush_s: float | None
+    """Seconds between two `slices` events of one worker (None when not said)."""
+    check_every: int | None
+    """Units of work between two clock reads (None when not said)."""
+    check_unit: str
+    """What check_every counts (iterations, numbers, items, I/O calls, requests)."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +224,52 @@ class SummaryEvent:
     """Workload-specific extra figures."""
 
 
+Span = tuple[float, float]
+"""(start, end) seconds in the workload's clock (the events' `t`), end > start."""
+
+
+@dataclass(frozen=True)
+class SlicesEvent:
+    """A 'slices' line: one batch of a worker's on-CPU slices and blocked-on-purpose spans."""
+
+    t: float
+    """Seconds since the workload started."""
+    worker: int
+    """0-based worker index."""
+    slices: tuple[Span, ...]
+    """On-CPU slices, sorted, disjoint (a slice cut at a batch boundary continues in the next batch)."""
+    blocked: tuple[Span, ...]
+    """Spans the worker waited on purpose (I/O, queue, sleep), sorted, disjoint."""
+    repaired: int = 0
+    """Spans of the line left out (not a pair, non-finite, end not after start) or merged (overlapping)."""
+
+
+@dataclass(frozen=True)
+class WorkerTrack:
+    """One worker's row of a timeline."""
+
+    worker: int
+    """0-based worker index."""
+    slices: tuple[Span, ...]
+    """On-CPU slices, sorted by start, not overlapping, touching pieces merged."""
+    blocked: tuple[Span, ...]
+    """Blocked-on-purpose spans, sorted by start, not overlapping."""
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Every worker's slices of one run (or of a window of it), in the workload's clock."""
+
+    tracks: tuple[WorkerTrack, ...] = ()
+    """One per worker that reported spans, ordered by worker index."""
+    start: float | None = None
+    """Window start (None: from the first span)."""
+    end: float | None = None
+    """Window end (None: to the last span)."""
+    repaired: int = 0
+    """Spans dropped or clipped because they were malformed, overlapping or out of order."""
+
+
 @dataclass(frozen=True)
 class ErrorEvent:
     """An 'error' line: the workload reports a failure."""
@@ -228,7 +294,9 @@ class MalformedLine:
     """The line exceeded the length bound and was cut."""
 
 
-ProtocolEvent = StartEvent | ProgressEvent | WorkerDoneEvent | SummaryEvent | ErrorEvent | MalformedLine
+ProtocolEvent = (
+    StartEvent | ProgressEvent | WorkerDoneEvent | SlicesEvent | SummaryEvent | ErrorEvent | MalformedLine
+)
 
 
 @dataclass(frozen=True)
@@ -331,6 +399,14 @@ class RunResult:
     """Id of the sweep the run belongs to (its spec's); None for a single run."""
     warmup: bool = False
     """The run was a sweep's unmeasured warm-up."""
+    parallel_overlap: float | None = None
+    """Share 0..1 of the timeline's wall span with 2+ workers on the CPU (None: under 2 workers timed)."""
+    median_slice_ms: float | None = None
+    """Median on-CPU slice of all workers, milliseconds (None: no slices)."""
+    handoffs_per_s: float | None = None
+    """CPU hand-offs from one worker to another per second of the timeline (None: under 2 workers timed)."""
+    switch_interval_s: float | None = None
+    """The switch interval in force in the workload (its start line); None when not reported."""
 
 
 @dataclass(frozen=True)
@@ -490,6 +566,8 @@ class SweepPlan:
     """Per-run timeout."""
     extra_args: tuple[str, ...] = ()
     """Further workload flags for every run (a size preset's --duration, say), passed through unchanged."""
+    switch_interval_s: float | None = None
+    """sys.setswitchinterval() for every Python run (--switch-interval); None: each interpreter's own."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Workload stdout lines (protocol v1, docs/protocol.md) -> frozen event dataclasses.
+"""Workload stdout lines (protocol v1 and v2, docs/protocol.md) -> frozen event dataclasses.
 
 Owns parsing and validation of one line at a time plus a small tally of a run's events.
 `parse_line` never raises: anything it cannot trust becomes a `MalformedLine` with a one-line reason.
@@ -22,16 +22,28 @@ from gildash.engine.model import (
     RunSpec,
     RunStatus,
     Scaling,
+    SlicesEvent,
+    Span,
     StartEvent,
     SummaryEvent,
     Target,
+    TimelineSpec,
     WorkerDoneEvent,
+)
+from gildash.engine.timeline import (
+    TimelineBuilder,
+    handoffs_per_s,
+    median_slice_ms,
+    merge_spans,
+    parallel_overlap,
 )
 
 MAX_WORKERS = 100_000
 """Worker indexes and thread counts above this are treated as garbage, not data."""
 MAX_SECONDS = 1e9
 """Durations above ~31 years are garbage too."""
+MAX_SPANS = 200_000
+"""More spans than this in one `slices` line is garbage (a worker sends a few hundred per batch)."""
 
 GIL_WARNING_RE = re.compile(
     r"The global interpreter lock \(GIL\) has been enabled to load module '([^']+)'",
@@ -241,6 +253,33 @@ def _parse_start(obj: Mapping[str, Any]) -> StartEvent:
         gil_enabled=_opt_bool(interp, "gil_enabled"),
         cpu_count=_int(obj, "cpu_count", required=False, low=1, high=MAX_WORKERS),
         protocol=_int(obj, "protocol", required=False, low=0, high=1000) or 1,
+        timeline=_timeline_spec(obj.get("timeline")),
+        switch_interval_s=_positive_or_none(params.get("switch_interval_s")),
+    )
+
+
+def _positive_or_none(value: Any) -> float | None:
+    """A finite positive number as float, else None (optional descriptive fields never reject a line)."""
+    if not _is_number(value):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and 0 < number <= MAX_SECONDS else None
+
+
+def _timeline_spec(value: Any) -> TimelineSpec | None:
+    """The start line's `timeline` object; anything without a usable gap_s means no self-timing."""
+    if not isinstance(value, dict):
+        return None
+    gap = _positive_or_none(value.get("gap_s"))
+    if gap is None:
+        return None
+    every = value.get("check_every")
+    unit = value.get("check_unit")
+    return TimelineSpec(
+        gap_s=gap,
+        flush_s=_positive_or_none(value.get("flush_s")),
+        check_every=every if isinstance(every, int) and not isinstance(every, bool) and every > 0 else None,
+        check_unit=unit[:40] if isinstance(unit, str) else "",
     )
 
 
@@ -286,6 +325,44 @@ def _parse_worker_done(obj: Mapping[str, Any]) -> WorkerDoneEvent:
     )
 
 
+def _spans(obj: Mapping[str, Any], key: str) -> tuple[tuple[Span, ...], int]:
+    """A list of [start, end] pairs -> sorted disjoint spans, and how many were left out or merged.
+
+    The list itself must be a list (else the line is malformed); a bad pair is dropped, not fatal.
+    """
+    value = obj.get(key)
+    if value is None:
+        return (), 0
+    if not isinstance(value, list):
+        raise _Invalid(f"{key!r} is not a list")
+    if len(value) > MAX_SPANS:
+        raise _Invalid(f"{key!r} has too many spans ({len(value)})")
+    good: list[Span] = []
+    for pair in value:
+        if (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and _is_number(pair[0])
+            and _is_number(pair[1])
+            and 0 <= pair[0] < pair[1] <= MAX_SECONDS  # also false for NaN (inf is above the bound)
+        ):
+            good.append((float(pair[0]), float(pair[1])))
+    merged, overlapped = merge_spans(good)
+    return tuple(merged), len(value) - len(good) + overlapped
+
+
+def _parse_slices(obj: Mapping[str, Any]) -> SlicesEvent:
+    slices, bad_slices = _spans(obj, "slices")
+    blocked, bad_blocked = _spans(obj, "blocked")
+    return SlicesEvent(
+        t=_t(obj),
+        worker=_req_int(obj, "worker", high=MAX_WORKERS),
+        slices=slices,
+        blocked=blocked,
+        repaired=bad_slices + bad_blocked,
+    )
+
+
 def _parse_summary(obj: Mapping[str, Any]) -> SummaryEvent:
     ok = obj.get("ok")
     if not isinstance(ok, bool):
@@ -316,6 +393,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], ProtocolEvent]] = {
     "start": _parse_start,
     "progress": _parse_progress,
     "worker_done": _parse_worker_done,
+    "slices": _parse_slices,
     "summary": _parse_summary,
     "error": _parse_error,
 }
@@ -382,7 +460,11 @@ class EventTally:
     Shared by the live runner and by recording reconstruction so both derive results the same way.
     """
 
+    timeline: TimelineBuilder
+    """The workers' on-CPU slices and blocked spans so far (from `slices` events)."""
+
     def __init__(self) -> None:
+        self.timeline = TimelineBuilder()
         self.start: StartEvent | None = None
         self.summary: SummaryEvent | None = None
         self.error: ErrorEvent | None = None
@@ -410,6 +492,8 @@ class EventTally:
                 self.error = event
         elif isinstance(event, WorkerDoneEvent):
             self.worker_durations[event.worker] = event.duration_s
+        elif isinstance(event, SlicesEvent):
+            self.timeline.add(event)
 
     def durations(self) -> tuple[float, ...]:
         """worker_done durations ordered by worker index."""
@@ -460,6 +544,7 @@ class EventTally:
         threads = self.ran_threads(spec.threads)
         user = summary.cpu_user_s if summary and summary.cpu_user_s is not None else sampled_cpu[0]
         system = summary.cpu_sys_s if summary and summary.cpu_sys_s is not None else sampled_cpu[1]
+        timeline = self.timeline.snapshot()
         return RunResult(
             run_id=run_id,
             workload=spec.workload,
@@ -495,6 +580,10 @@ class EventTally:
             requested_threads=spec.threads if threads != spec.threads else None,
             sweep_id=spec.sweep_id,
             warmup=spec.warmup,
+            parallel_overlap=parallel_overlap(timeline),
+            median_slice_ms=median_slice_ms(timeline),
+            handoffs_per_s=handoffs_per_s(timeline),
+            switch_interval_s=start.switch_interval_s if start else None,
         )
 
 

@@ -31,6 +31,7 @@ from gildash.engine.model import (
     SampleTaken,
     StderrReceived,
     Target,
+    Timeline,
 )
 from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line
 
@@ -260,6 +261,8 @@ class RecordedRun:
     """(harness seconds, update) for every recorded line, stderr line and sample, in file order."""
     result: RunResult
     """The recorded result, or one reconstructed from the lines (result.complete is then False)."""
+    timeline: Timeline = Timeline()
+    """The workers' slices from the recorded `slices` lines (empty for protocol v1 and custom commands)."""
 
     @property
     def complete(self) -> bool:
@@ -363,6 +366,7 @@ class _RunBuilder:
             started_at=self.started_at,
             items=tuple(self.items),
             result=result,
+            timeline=self.tally.timeline.snapshot(),
         )
 
     def _reconstruct(self, spec: RunSpec) -> RunResult:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import secrets
 import signal
@@ -51,6 +52,8 @@ ENV_ALLOW = (
     "SYSTEMROOT",
 )
 """Variables copied from our environment into a run's; everything else is dropped."""
+MAX_SWITCH_INTERVAL_S = 1.0
+"""Upper bound on --switch-interval (the workloads refuse more)."""
 KILL_GRACE_S = 2.0
 """Seconds between SIGTERM and SIGKILL."""
 NOISE_CORES = 0.1
@@ -95,11 +98,17 @@ def build_argv(spec: RunSpec) -> tuple[str, ...]:
         raise RunSpecError(f"--threads must be between 1 and {catalog.MAX_THREADS} (got {spec.threads})")
     if spec.size is not None and spec.size < 1:
         raise RunSpecError(f"--size must be at least 1 (got {spec.size})")
+    interval = spec.switch_interval_s
+    if interval is not None and not (math.isfinite(interval) and 0 < interval <= MAX_SWITCH_INTERVAL_S):
+        raise RunSpecError(
+            f"--switch-interval must be in (0, {MAX_SWITCH_INTERVAL_S:g}] seconds (got {interval:g})"
+        )
     sized = ("--size", str(spec.size)) if spec.size is not None else ()
     unsupported = catalog.unsupported(target.kind, spec.workload, spec.executor)
     if unsupported is not None:
         raise RunSpecError(unsupported)
     if target.kind == "rust":
+        # No GIL, nothing to switch: the Rust baseline runs the same with or without the knob.
         return (target.executable, spec.workload, "--threads", str(spec.threads), *sized, *spec.extra_args)
     if target.kind != "python":
         raise RunSpecError(f"target {target.id!r} runs only custom commands (--cmd)")
@@ -107,6 +116,7 @@ def build_argv(spec: RunSpec) -> tuple[str, ...]:
     if not script.is_file():
         known = ", ".join(list_workloads()) or "none found"
         raise RunSpecError(f"unknown workload {spec.workload!r} (choose from: {known})")
+    switch = ("--switch-interval", repr(interval)) if interval is not None else ()
     return (
         target.executable,
         "-u",
@@ -116,6 +126,7 @@ def build_argv(spec: RunSpec) -> tuple[str, ...]:
         *sized,
         "--executor",
         spec.executor,
+        *switch,
         *spec.extra_args,
     )
 
@@ -124,6 +135,8 @@ def _custom_argv(spec: RunSpec) -> tuple[str, ...]:
     assert spec.cmd is not None
     if not spec.cmd:
         raise RunSpecError("the custom command is empty")
+    if spec.switch_interval_s is not None:
+        raise RunSpecError("--switch-interval applies to the bundled workloads, not to a custom command")
     if any("{size}" in arg for arg in spec.cmd) and spec.size is None:
         raise RunSpecError("the command uses {size} but no --size was given")
     if any("{python}" in arg for arg in spec.cmd) and spec.target.kind != "python":

@@ -69,6 +69,7 @@ def plan_runs(plan: SweepPlan) -> list[tuple[RunSpec, bool]]:
             executor=plan.executor,
             timeout_s=plan.timeout_s,
             extra_args=plan.extra_args,
+            switch_interval_s=plan.switch_interval_s,
         )
 
     for i in range(len(plan.targets)):

@@ -1,5 +1,6 @@
 //! rust_cpu_bench: gildash's native baseline. Runs the CPU workloads on std::thread and speaks the
-//! JSONL protocol v1 (docs/protocol.md) on stdout, exactly like workloads/*.py; diagnostics go to stderr.
+//! JSONL protocol v2 (docs/protocol.md) on stdout, exactly like workloads/*.py; diagnostics go to stderr.
+//! Each worker times itself (timeline.rs) and sends its on-CPU slices in `slices` lines.
 //!
 //! Life-cycle: SIGTERM/SIGINT stop the workers at their next chunk and still print an aborted summary;
 //! a watchdog exits the process when its parent dies; bad arguments print an `error` line and exit 2.
@@ -7,6 +8,7 @@
 mod args;
 mod json;
 mod sys;
+mod timeline;
 mod work;
 
 use std::io::Write;
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use args::{Args, Command, Workload};
 use json::Json;
+use timeline::SliceTimer;
 use work::Outcome;
 
 /// Protocol `t` is measured from here (set first thing in main).
@@ -77,10 +80,24 @@ fn emit_start(args: &Args) {
     }
     let executable = std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
     let cpu_count = thread::available_parallelism().map_or(Json::Null, |n| Json::UInt(n.get() as u128));
+    let (check_every, check_unit) = match args.workload {
+        Workload::SumSquares => (work::SUM_CHUNK, "iterations"),
+        Workload::Primes => (work::PRIMES_STOP_EVERY, "numbers"),
+    };
+    let timeline = if timeline::enabled() {
+        Json::Obj(vec![
+            ("gap_s", Json::Float(timeline::GAP_NS as f64 / 1e9)),
+            ("flush_s", Json::Float(timeline::FLUSH_NS as f64 / 1e9)),
+            ("check_every", Json::UInt(check_every as u128)),
+            ("check_unit", Json::str(check_unit)),
+        ])
+    } else {
+        Json::Null
+    };
     emit(
         "start",
         vec![
-            ("protocol", Json::Int(1)),
+            ("protocol", Json::Int(2)),
             ("workload", Json::str(args.workload.name())),
             ("params", Json::Obj(params)),
             ("scaling", Json::str(args.workload.scaling())),
@@ -97,6 +114,23 @@ fn emit_start(args: &Args) {
             ),
             ("cpu_count", cpu_count),
             ("affinity", Json::Null),
+            ("timeline", timeline),
+        ],
+    );
+}
+
+/// Print one `slices` line (the Rust workers never block on purpose: `blocked` is always empty).
+fn emit_slices(worker: usize, slices: Vec<(f64, f64)>) {
+    if slices.is_empty() {
+        return;
+    }
+    let spans = slices.into_iter().map(|(a, b)| Json::Arr(vec![Json::Float(a), Json::Float(b)])).collect();
+    emit(
+        "slices",
+        vec![
+            ("worker", Json::UInt(worker as u128)),
+            ("slices", Json::Arr(spans)),
+            ("blocked", Json::Arr(vec![])),
         ],
     );
 }
@@ -195,19 +229,31 @@ fn run(args: &Args) -> i32 {
     for worker in 0..threads {
         let (ready, go, start_at, next_chunk) =
             (Arc::clone(&ready), Arc::clone(&go), Arc::clone(&start_at), Arc::clone(&next_chunk));
-        let (workload, size, chunk) = (args.workload, args.size, args.chunk);
+        let (workload, size, chunk, timeline) = (args.workload, args.size, args.chunk, timeline::enabled());
         let spawned = thread::Builder::new().name(format!("worker-{worker}")).spawn(move || {
             ready.wait();
             go.wait();
             let start = *start_at.get().expect("main stamps the start before the go barrier");
             let cpu_before = sys::thread_cpu_s();
             let mut progress = Progress { worker, last_emit: Instant::now(), latest: None };
+            let origin = *PROCESS_START.get().expect("main stamps the process start first");
+            let mut timer = timeline.then(|| SliceTimer::new(origin));
+            // The progress callback runs once per chunk of work: that is the timeline's clock read.
+            let mut report = |d: u64, t: u64| {
+                if let Some(batch) = timer.as_mut().and_then(SliceTimer::check) {
+                    emit_slices(worker, batch);
+                }
+                progress.report(d, t);
+            };
             let outcome = match workload {
-                Workload::SumSquares => work::sum_squares(size, |d, t| progress.report(d, t)),
-                Workload::Primes => work::primes(size, chunk, &next_chunk, |d, t| progress.report(d, t)),
+                Workload::SumSquares => work::sum_squares(size, &mut report),
+                Workload::Primes => work::primes(size, chunk, &next_chunk, &mut report),
             };
             let end = Instant::now();
             let cpu_s = secs_between(cpu_before, sys::thread_cpu_s());
+            if let Some(timer) = timer.as_mut() {
+                emit_slices(worker, timer.close());
+            }
             if outcome.completed {
                 progress.flush();
                 emit(

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::sys;
 
-/// Iterations between stop-flag checks and progress updates (~0.1 ms of sum_squares).
-const SUM_CHUNK: u64 = 1 << 16;
-/// Numbers between stop checks inside a primes work item, as in workloads/primes.py.
-const PRIMES_STOP_EVERY: u64 = 512;
+/// Iterations between stop-flag checks, progress updates and timeline clock reads (~0.05-0.1 ms).
+pub const SUM_CHUNK: u64 = 1 << 16;
+/// Numbers between stop checks (and timeline clock reads) inside a primes work item.
+pub const PRIMES_STOP_EVERY: u64 = 512;
 /// Largest --size accepted: keeps i*i and every total inside u128 and the chunk counter inside u64.
 pub const MAX_SIZE: u64 = 1_000_000_000_000;
 /// Above this the primes check has no sieve (it would need > 60 MB); expected is then null.

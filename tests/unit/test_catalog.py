@@ -42,7 +42,7 @@ def test_queue_pipeline_headline_is_items_per_second_of_a_passing_run() -> None:
 def test_what_the_rust_baseline_runs() -> None:
     assert catalog.unsupported("rust", "sum_squares", "thread") is None
     assert "only runs" in (catalog.unsupported("rust", "io_bound", "thread") or "")
-    assert "--executor thread" in (catalog.unsupported("rust", "primes", "process") or "")
+    assert "threads only" in (catalog.unsupported("rust", "primes", "process") or "")  # UI and CLI alike
     assert catalog.unsupported("python", "io_bound", "process") is None
 
 

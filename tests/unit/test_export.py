@@ -16,10 +16,11 @@ from gildash.engine.export import (
     export_dict,
     export_json,
     export_markdown,
+    export_trace,
     runs_to_rows,
     write_export,
 )
-from gildash.engine.model import SweepResult
+from gildash.engine.model import RunResult, SweepResult, Timeline, WorkerTrack
 from gildash.engine.sweep import summarize
 
 HYPERFINE = {"command", "mean", "stddev", "median", "min", "max", "user", "system", "times"}
@@ -125,3 +126,77 @@ def test_write_export_refuses_to_overwrite(tmp_path: Path) -> None:
     write_export(target, "three", overwrite=True)
     assert target.read_text() == "three"
     assert sorted(p.name for p in target.parent.iterdir()) == ["sweep.md"]
+
+
+# --- timeline figures and the trace-event export ----------------------------------------------------
+
+TIMED = {
+    "parallel_overlap": 0.02,
+    "median_slice_ms": 5.01,
+    "handoffs_per_s": 190.0,
+    "switch_interval_s": 0.005,
+}
+
+
+def _timed_runs() -> list[RunResult]:
+    return [
+        make_run("py3.11", 2, 2.0, **TIMED),
+        make_run("py3.11", 2, 2.2, **TIMED),
+        make_run("rust", 2, 0.2),
+    ]
+
+
+def test_timeline_figures_reach_json_csv_and_markdown() -> None:
+    runs = _timed_runs()
+    doc = export_dict(runs, None)
+    first = doc["runs"][0]
+    assert {k: first[k] for k in TIMED} == TIMED
+    assert doc["runs"][2]["parallel_overlap"] is None
+    rows = list(csv.DictReader(io.StringIO(export_csv(runs))))
+    assert rows[0]["median_slice_ms"] == "5.01" and rows[2]["median_slice_ms"] == ""
+    markdown = export_markdown(runs)
+    assert "| overlap | median slice | hand-offs/s |" in markdown
+    assert "| 2 % | 5.01 ms | 190 |" in markdown
+    sweep = summarize("sum_squares", "weak", runs)
+    point = next(p for p in export_dict(runs, sweep)["points"] if p["target"] == "py3.11")
+    assert point["median_slice_ms"] == 5.01 and point["parallel_overlap"] == 0.02
+    assert "median slice" in export_markdown(runs, sweep)
+    # runs without slices (v1 recordings, custom commands) keep the old tables
+    assert "median slice" not in export_markdown([make_run("py3.11", 1, 1.0)])
+
+
+def _timeline() -> Timeline:
+    return Timeline(
+        (
+            WorkerTrack(0, ((0.1, 0.105), (0.11, 0.115)), ((0.2, 0.3),)),
+            WorkerTrack(1, ((0.105, 0.11),), ()),
+        )
+    )
+
+
+def test_trace_export_follows_the_trace_event_format() -> None:
+    runs = _timed_runs()
+    text = export_trace([(runs[0], _timeline()), (runs[2], Timeline())])
+    doc = json.loads(text)
+    assert isinstance(doc["traceEvents"], list) and doc["displayTimeUnit"] in ("ms", "ns")
+    events = doc["traceEvents"]
+    # every event has the format's required fields with the right types
+    for e in events:
+        assert isinstance(e["name"], str) and e["ph"] in ("X", "M")
+        assert isinstance(e["pid"], int) and isinstance(e["tid"], int)
+        if e["ph"] == "X":
+            assert isinstance(e["ts"], int | float) and isinstance(e["dur"], int | float) and e["dur"] > 0
+            assert isinstance(e.get("cat", ""), str)
+        else:
+            assert e["name"] in ("process_name", "thread_name", "process_sort_index", "thread_sort_index")
+            assert isinstance(e["args"], dict)
+    complete = [e for e in events if e["ph"] == "X"]
+    on_cpu = [e for e in complete if e["name"] == "on CPU"]
+    assert len(on_cpu) == 3 and len([e for e in complete if e["name"] == "blocked"]) == 1
+    # microseconds, one track per worker
+    first = next(e for e in on_cpu if e["tid"] == 1)
+    assert first["ts"] == pytest.approx(100_000) and first["dur"] == pytest.approx(5_000)
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    assert names == {(1, 1): "worker 0", (1, 2): "worker 1"}
+    processes = {e["pid"]: e["args"]["name"] for e in events if e["name"] == "process_name"}
+    assert processes == {1: "sum_squares@py3.11×2", 2: "sum_squares@rust×2"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from itertools import pairwise
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from gildash.engine.model import (
     ErrorEvent,
     MalformedLine,
     ProgressEvent,
+    SlicesEvent,
     StartEvent,
     SummaryEvent,
     Target,
@@ -178,7 +180,7 @@ json_values = st.recursive(
     ),
     max_leaves=20,
 )
-event_names = st.sampled_from(["start", "progress", "worker_done", "summary", "error", "x"])
+event_names = st.sampled_from(["start", "progress", "worker_done", "slices", "summary", "error", "x"])
 fields = st.sampled_from(
     [
         "t",
@@ -205,6 +207,9 @@ fields = st.sampled_from(
         "gil_enabled",
         "aborted",
         "result",
+        "slices",
+        "blocked",
+        "timeline",
     ]
 )
 
@@ -237,6 +242,8 @@ def test_fuzz_event_shaped_json_never_raise(event: str, body: dict[str, object])
         assert ev.duration_s >= 0
     if isinstance(ev, SummaryEvent):
         assert ev.wall_s >= 0 and isinstance(ev.ok, bool)
+    if isinstance(ev, SlicesEvent):
+        assert all(0 <= a < b for a, b in (*ev.slices, *ev.blocked))
     ev2 = parse_line(json.dumps(body))  # no "event": the foreign-shape path
     assert ev2 is not None
 
@@ -309,3 +316,121 @@ def test_progress_fast_path_keeps_edge_cases_strict() -> None:
     assert "Extra data" in _reason(ok + " {}")
     cut = parse_line(ok, truncated=True)
     assert isinstance(cut, MalformedLine) and cut.truncated
+
+
+# --- slices (protocol 2) -------------------------------------------------------------------------
+
+
+def _slices(**body: object) -> object:
+    return parse_line(json.dumps({"event": "slices", "t": 0.5, "worker": 1, **body}))
+
+
+def test_slices_line() -> None:
+    ev = _slices(slices=[[0.1, 0.105], [0.11, 0.115]], blocked=[[0.105, 0.11]])
+    assert ev == SlicesEvent(0.5, 1, ((0.1, 0.105), (0.11, 0.115)), ((0.105, 0.11),), 0)
+    # blocked is optional; an empty batch is valid
+    assert _slices(slices=[]) == SlicesEvent(0.5, 1, (), (), 0)
+
+
+def test_slices_with_bad_spans_are_repaired_not_rejected() -> None:
+    ev = _slices(
+        slices=[
+            [0.3, 0.4],  # out of order: sorted back into place
+            [0.1, 0.2],
+            [0.15, 0.25],  # overlaps the one before: merged
+            [0.5, 0.5],  # empty
+            [0.7, 0.6],  # ends before it starts
+            [-1, 0.1],  # negative
+            [0.8],  # not a pair
+            [0.8, 0.9, 1.0],
+            ["0.8", 0.9],
+            [True, 0.9],
+            "x",
+            [0.8, 1e12],  # absurd
+        ]
+    )
+    assert isinstance(ev, SlicesEvent)
+    assert ev.slices == ((0.1, 0.25), (0.3, 0.4)) and ev.repaired == 10
+
+
+def test_non_finite_spans_never_raise() -> None:
+    ev = parse_line('{"event":"slices","t":1,"worker":0,"slices":[[NaN,1],[0,Infinity],[0.1,0.2]]}')
+    # NaN/Infinity are not JSON: the whole line is rejected with a reason, nothing raised
+    assert isinstance(ev, MalformedLine) and "non-finite" in ev.reason
+    ev = _slices(slices=[[0.1, 1e308 * 10]])  # json.dumps writes Infinity
+    assert isinstance(ev, MalformedLine)
+
+
+def test_malformed_slices_lines_are_rejected_with_reasons() -> None:
+    assert "worker" in _reason('{"event":"slices","t":1,"slices":[]}')
+    assert "not a list" in _reason('{"event":"slices","t":1,"worker":0,"slices":{"a":1}}')
+    assert "not a list" in _reason('{"event":"slices","t":1,"worker":0,"blocked":"x"}')
+    huge = json.dumps({"event": "slices", "worker": 0, "slices": [[0, 1]] * (protocol.MAX_SPANS + 1)})
+    assert "too many" in _reason(huge)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=0, max_size=3),
+            json_values,
+        ),
+        max_size=30,
+    )
+)
+def test_slices_fuzz_gives_sorted_disjoint_spans(spans: list[object]) -> None:
+    ev = _slices(slices=spans, blocked=spans)
+    if isinstance(ev, MalformedLine):
+        return
+    assert isinstance(ev, SlicesEvent)
+    for kind in (ev.slices, ev.blocked):
+        assert all(0 <= a < b for a, b in kind)
+        assert all(x[1] < y[0] for x, y in pairwise(kind))
+
+
+def test_start_line_timeline_and_switch_interval() -> None:
+    timeline = {"gap_s": 0.0003, "flush_s": 0.25, "check_every": 1000, "check_unit": "iterations"}
+    params = dict(START["params"], switch_interval=0.001, switch_interval_s=0.001)  # type: ignore[arg-type]
+    ev = parse_line(json.dumps(dict(START, protocol=2, timeline=timeline, params=params)))
+    assert isinstance(ev, StartEvent) and ev.protocol == 2
+    assert ev.timeline is not None and ev.timeline.gap_s == 0.0003 and ev.timeline.check_every == 1000
+    assert ev.switch_interval_s == 0.001
+    # v1 start lines and broken optional objects: no timeline, no interval, the line still counts
+    old = parse_line(json.dumps(START))
+    assert isinstance(old, StartEvent) and old.timeline is None and old.switch_interval_s is None
+    for bad in ({"gap_s": -1}, {"gap_s": "x"}, [], "on", None):
+        params = dict(START["params"], switch_interval_s="fast")  # type: ignore[arg-type]
+        ev = parse_line(json.dumps(dict(START, timeline=bad, params=params)))
+        assert isinstance(ev, StartEvent) and ev.timeline is None and ev.switch_interval_s is None
+
+
+def test_tally_collects_slices_into_the_result_figures() -> None:
+    tally = EventTally()
+    tally.add(parse_line(json.dumps(dict(START, params={"threads": 2, "switch_interval_s": 0.005}))))
+    # a zipper: worker 0 and 1 take turns, 5 ms each, over 40 ms; batches split a slice at 0.02
+    zipper = [[0.005 * k, 0.005 * (k + 1)] for k in range(8)]
+    tally.add(_slices(worker=0, slices=[s for s in zipper[0::2] if s[1] <= 0.02] + [[0.02, 0.0201]]))
+    tally.add(_slices(worker=1, slices=zipper[1::2]))
+    tally.add(_slices(worker=0, slices=[[0.0201, 0.025], [0.03, 0.035]]))  # continues the split slice
+    tally.add(_slices(worker=0, slices=[[0.001, 0.002]]))  # out of order: dropped, counted
+    tally.add(parse_line(json.dumps(SUMMARY)))
+    target = Target(id="py", label="py", executable="/x", kind="python")
+    from gildash.engine.model import RunSpec
+
+    result = tally.result(
+        RunSpec(target=target, workload="sum_squares", threads=2),
+        run_id="r",
+        status="ok",
+        message="",
+        harness_wall_s=1.0,
+        noisy=False,
+        gil_module=None,
+        stderr_tail="",
+        started_at=0.0,
+    )
+    assert result.parallel_overlap == 0.0
+    assert result.median_slice_ms is not None and abs(result.median_slice_ms - 5.0) < 1e-9
+    assert result.handoffs_per_s is not None and abs(result.handoffs_per_s - 7 / 0.04) < 1e-6
+    assert result.switch_interval_s == 0.005
+    assert tally.timeline.repaired == 1

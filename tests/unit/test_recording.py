@@ -161,3 +161,42 @@ def test_batched_lines_come_back_exactly(tmp_path: Path) -> None:
     assert [(r["t"], r["raw"], r.get("truncated", False)) for r in records] == items
     assert all(r["kind"] == "line" and r["run_id"] == "r" for r in records)
     assert "truncated" not in records[0]  # only truncated lines carry the flag
+
+
+def test_protocol_1_recording_still_reads_and_replays() -> None:
+    # written by the protocol 1 workloads and recorder, before slices existed
+    rec = read_recording(FIXTURES / "recording_v1.jsonl")
+    assert rec.skipped == 0 and rec.errors == () and len(rec.runs) == 1
+    run = rec.runs[0]
+    assert run.complete and run.result.status == "ok" and run.result.workload == "sum_squares"
+    assert run.spec.switch_interval_s is None and run.timeline.tracks == ()
+    assert run.result.parallel_overlap is None and run.result.median_slice_ms is None
+    events = [u.event for _, u in run.items if isinstance(u, EventReceived)]
+    assert not any(isinstance(e, MalformedLine) for e in events)
+
+
+async def test_protocol_1_recording_replays_to_its_result() -> None:
+    recorded = read_recording(FIXTURES / "recording_v1.jsonl").runs[0]
+    updates = [u async for u in ReplayRun(recorded, speed=0).updates()]
+    assert isinstance(updates[-1], RunFinished) and updates[-1].result == recorded.result
+
+
+async def test_recording_keeps_the_slices_and_the_timeline_figures(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    spec = RunSpec(target=PY, workload="sum_squares", threads=2, size=300_000, switch_interval_s=0.001)
+    await _record(path, spec)
+    run = read_recording(path).runs[0]
+    assert run.spec == spec and run.result.switch_interval_s == pytest.approx(0.001)
+    assert [t.worker for t in run.timeline.tracks] == [0, 1]
+    assert all(t.slices for t in run.timeline.tracks)
+    assert run.result.median_slice_ms is not None and run.result.parallel_overlap is not None
+    # a recording cut before its result record rebuilds the same figures from the slices lines
+    lines = path.read_text().splitlines(keepends=True)
+    assert json.loads(lines[-1])["kind"] == "result"
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(lines[:-1]))
+    rebuilt = read_recording(cut).runs[0]
+    assert rebuilt.result.complete is False and rebuilt.timeline == run.timeline
+    assert rebuilt.result.median_slice_ms == run.result.median_slice_ms
+    assert rebuilt.result.parallel_overlap == run.result.parallel_overlap
+    assert rebuilt.result.switch_interval_s == run.result.switch_interval_s

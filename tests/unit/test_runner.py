@@ -327,3 +327,29 @@ async def test_slow_consumer_back_pressures_the_flood_without_dropping() -> None
         if isinstance(update, RunFinished):
             assert update.result.status == "ok" and update.result.malformed_lines == 0
     assert count == n
+
+
+def test_build_argv_passes_the_switch_interval_to_python_workloads_only() -> None:
+    spec = RunSpec(target=PY, workload="sum_squares", threads=2, switch_interval_s=0.001)
+    argv = build_argv(spec)
+    assert argv[-2:] == ("--switch-interval", "0.001")
+    # the Rust baseline has no GIL to switch: the knob changes nothing there
+    rust = Target(id="rust", label="r", executable="/bin/rb", kind="rust")
+    assert "--switch-interval" not in build_argv(
+        RunSpec(target=rust, workload="sum_squares", switch_interval_s=0.001)
+    )
+    with pytest.raises(RunSpecError, match="custom command"):
+        build_argv(RunSpec(target=PY, workload="custom", cmd=("x",), switch_interval_s=0.001))
+    for bad in (0.0, -1.0, float("nan"), float("inf"), 2.0):
+        with pytest.raises(RunSpecError, match="switch-interval"):
+            build_argv(RunSpec(target=PY, workload="sum_squares", switch_interval_s=bad))
+
+
+async def test_a_run_reports_its_timeline_figures_and_switch_interval() -> None:
+    spec = RunSpec(target=PY, workload="sum_squares", threads=2, size=300_000, switch_interval_s=0.002)
+    result = await execute(spec, noise_check=False)
+    assert result.status == "ok", result.message
+    assert result.switch_interval_s == pytest.approx(0.002)
+    assert result.median_slice_ms is not None and result.median_slice_ms > 0
+    assert result.parallel_overlap is not None and 0.0 <= result.parallel_overlap <= 1.0
+    assert result.handoffs_per_s is not None and result.handoffs_per_s >= 0

@@ -1,4 +1,4 @@
-"""The Rust baseline: built through rust_target, it must speak protocol v1 and compute what Python does."""
+"""The Rust baseline: built through rust_target, it must speak protocol v2 and compute what Python does."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ SHAPES: dict[str, dict[str, Any]] = {
         "affinity": (list, type(None)),
     },
     "progress": {"worker": int, "done": int, "total": int},
+    "slices": {"worker": int, "slices": list, "blocked": list},
     "worker_done": {"worker": int, "duration_s": NUMBER, "cpu_s": OPT_NUMBER, "result": object},
     "summary": {
         "wall_s": NUMBER,
@@ -117,7 +118,7 @@ def test_sum_squares_protocol_and_result(bench: Path, threads: int, size: int) -
     assert code == 0
     start, summary = events[0], events[-1]
     assert start["event"] == "start" and summary["event"] == "summary"
-    assert start["protocol"] == 1 and start["workload"] == "sum_squares" and start["scaling"] == "weak"
+    assert start["protocol"] == 2 and start["workload"] == "sum_squares" and start["scaling"] == "weak"
     assert start["params"]["threads"] == threads and start["params"]["size"] == size
     assert start["params"]["executor"] == "thread" and start["params"]["seed"] == 1
     assert start["interpreter"]["implementation"] == "rust"
@@ -344,3 +345,34 @@ def test_bundled_sources_build_in_the_cache(monkeypatch: pytest.MonkeyPatch, tmp
 def test_engine_module_never_imports_textual() -> None:
     code = "import sys, gildash.engine.rust_target; sys.exit('textual' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+def test_workers_send_their_slices_in_the_run_clock(bench: Path) -> None:
+    events, code = run(bench, "primes", "--threads", "2", "--size", "200000")
+    assert code == 0
+    start = events[0]
+    assert start["timeline"]["gap_s"] == 0.0003 and start["timeline"]["check_unit"] == "numbers"
+    for worker in (0, 1):
+        batches = [e for e in events if e["event"] == "slices" and e["worker"] == worker]
+        done = next(e for e in events if e["event"] == "worker_done" and e["worker"] == worker)
+        spans = [s for b in batches for s in b["slices"]]
+        assert spans and all(b["blocked"] == [] for b in batches)
+        assert all(0 <= a < b for a, b in spans) and all(
+            x[1] <= y[0] for x, y in zip(spans, spans[1:], strict=False)
+        )
+        assert start["t"] <= spans[0][0] and spans[-1][1] <= done["t"]
+        assert events.index(batches[-1]) < events.index(done)
+
+
+def test_timeline_can_be_switched_off(bench: Path) -> None:
+    proc = subprocess.run(
+        [str(bench), "sum_squares", "--threads", "2", "--size", "1000"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={"GILDASH_TIMELINE": "0", "PATH": "/usr/bin:/bin"},
+    )
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 0 and events[0]["timeline"] is None
+    assert not [e for e in events if e["event"] == "slices"]

@@ -461,3 +461,10 @@ async def test_run_sweep_stamps_its_id_and_warmups_on_every_spec() -> None:
         pass
     assert len({s.sweep_id for s in seen}) == 1 and seen[0].sweep_id
     assert [s.warmup for s in seen] == [True] + [False] * (len(seen) - 1)
+
+
+def test_plan_passes_the_switch_interval() -> None:
+    spec, _ = plan_runs(_plan(switch_interval_s=0.001))[0]
+    assert spec.switch_interval_s == 0.001
+    spec, _ = plan_runs(_plan())[0]
+    assert spec.switch_interval_s is None

@@ -1,4 +1,4 @@
-"""The stdlib workloads speak protocol v1 under the GIL and free-threaded interpreters, and clean up after
+"""The stdlib workloads speak protocol v2 under the GIL and free-threaded interpreters, and clean up after
 themselves: strict JSON lines that validate per event, correct results, both executors agreeing, aborts on
 SIGTERM and exit when their parent dies."""
 
@@ -13,6 +13,7 @@ import sys
 import textwrap
 import time
 from argparse import Namespace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "affinity": (list, type(None)),
     },
     "progress": {"worker": int, "done": int, "total": int},
+    "slices": {"worker": int, "slices": list, "blocked": list},
     "worker_done": {"worker": int, "duration_s": "number", "cpu_s": ("number", None), "result": object},
     "summary": {
         "wall_s": "number",
@@ -95,7 +97,10 @@ def validate(event: Any) -> None:
         assert field in event, f"{kind} lacks {field}: {event}"
         assert _type_ok(event[field], spec), f"{kind}.{field} has the wrong type: {event[field]!r}"
     if kind == "start":
-        assert event["protocol"] == 1
+        assert event["protocol"] == 2
+        assert isinstance(event["params"]["switch_interval_s"], float)
+        timeline = event["timeline"]
+        assert timeline is None or (timeline["gap_s"] == 0.0003 and timeline["check_every"] >= 1)
         assert event["scaling"] in ("weak", "strong", "none")
         params = event["params"]
         assert isinstance(params["threads"], int) and isinstance(params["size"], int)
@@ -107,6 +112,12 @@ def validate(event: Any) -> None:
         assert event["affinity"] is None or all(isinstance(c, int) for c in event["affinity"])
     if kind == "progress":
         assert 0 <= event["done"] <= event["total"], event
+    if kind == "slices":
+        for key in ("slices", "blocked"):
+            spans = event[key]
+            assert all(len(s) == 2 and _is_number(s[0]) and 0 <= s[0] < s[1] for s in spans), spans
+            assert all(a[1] <= b[0] for a, b in pairwise(spans)), f"{key} overlap or disorder"
+            assert all(s[1] <= event["t"] for s in spans), "a span ends after the line was written"
 
 
 def parse_lines(stdout: str) -> list[dict[str, Any]]:
@@ -170,6 +181,8 @@ def test_workload_speaks_protocol_and_executors_agree(interpreter: tuple[str, st
         )
         check_normal_run(code, events, stderr, name, executor)
         start, summary = events[0], events[-1]
+        timed = {e["worker"] for e in events if e["event"] == "slices"}
+        assert timed == set(range(start["params"]["threads"])), f"workers with slices: {timed}"
         if kind == "free-threaded":
             assert start["interpreter"]["free_threaded"] is True
             assert start["interpreter"]["gil_enabled"] is False
@@ -526,3 +539,119 @@ def test_uncaught_exception_becomes_an_error_line(tmp_path: Path) -> None:
     assert events[0]["event"] == "start" and events[-1]["event"] == "error"
     assert "FileNotFoundError" in events[-1]["message"]
     assert "Traceback" in events[-1]["traceback"]
+
+
+# ---------------------------------------------------------------- timeline (self-timing) and switch interval
+
+
+def _slices_by_worker(events: list[dict[str, Any]]) -> dict[int, list[list[float]]]:
+    out: dict[int, list[list[float]]] = {}
+    for e in events:
+        if e["event"] == "slices":
+            out.setdefault(e["worker"], []).extend(e["slices"])
+    return out
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_slices_lie_in_the_run_clock_between_start_and_summary(executor: str) -> None:
+    code, events, stderr = run_workload(
+        sys.executable, "sum_squares", ["--threads", "2", "--size", "200000", "--executor", executor]
+    )
+    assert code == 0, stderr
+    start, summary = events[0], events[-1]
+    by_worker = _slices_by_worker(events)
+    assert sorted(by_worker) == [0, 1]
+    for worker, spans in by_worker.items():
+        done = next(e for e in events if e["event"] == "worker_done" and e["worker"] == worker)
+        # process children time themselves from the parent's clock origin: same axis as `t`
+        assert start["t"] < spans[0][0] and spans[-1][1] <= done["t"] <= summary["t"]
+        on_cpu = sum(b - a for a, b in spans)
+        assert 0 < on_cpu <= done["duration_s"] + 0.001
+
+
+def test_timeline_can_be_switched_off() -> None:
+    env = dict(os.environ, GILDASH_TIMELINE="0")
+    code, events, stderr = run_workload(sys.executable, "sum_squares", TINY["sum_squares"], env=env)
+    assert code == 0, stderr
+    assert events[0]["timeline"] is None
+    assert not [e for e in events if e["event"] == "slices"]
+
+
+def test_blocked_spans_are_reported_apart_from_slices() -> None:
+    # one consumer waits on an empty queue while the producer is slowed by tiny batches of heavy items
+    code, events, stderr = run_workload(
+        sys.executable, "io_bound", ["--threads", "1", "--ops", "2", "--mb", "4", "--fsync-every", "1"]
+    )
+    assert code == 0, stderr
+    blocked = [s for e in events if e["event"] == "slices" for s in e["blocked"]]
+    on_cpu = [s for e in events if e["event"] == "slices" for s in e["slices"]]
+    assert blocked, "fsync waits must show as blocked spans"
+    # a worker is never on the CPU and blocked at once
+    for a, b in blocked:
+        assert all(e <= a or s >= b for s, e in on_cpu)
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_switch_interval_is_applied_and_reported(executor: str) -> None:
+    code, events, stderr = run_workload(
+        sys.executable,
+        "sum_squares",
+        [*TINY["sum_squares"], "--executor", executor, "--switch-interval", "0.001"],
+    )
+    assert code == 0, stderr
+    params = events[0]["params"]
+    assert params["switch_interval"] == 0.001 and params["switch_interval_s"] == pytest.approx(0.001)
+    code, events, _ = run_workload(sys.executable, "sum_squares", TINY["sum_squares"])
+    assert events[0]["params"]["switch_interval"] is None
+    assert events[0]["params"]["switch_interval_s"] == pytest.approx(0.005)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "2", "fast"])
+def test_bad_switch_interval_exits_2(value: str) -> None:
+    code, events, _stderr = run_workload(sys.executable, "primes", ["--switch-interval", value])
+    assert code == 2 and [e["event"] for e in events] == ["error"]
+
+
+def _fake_clock(proto: Any, ticks: Any) -> Any:
+    """Replace the timer's clock by an iterator of nanosecond readings; returns the original."""
+    original = proto._clock_ns
+    readings = iter(ticks)
+    proto._clock_ns = lambda: next(readings)
+    return original
+
+
+def test_slice_timer_cuts_at_gaps_and_reports_long_waits_as_blocked(workload_modules: Any) -> None:
+    proto = workload_modules.proto
+    ms = 1_000_000
+    ticks = [1.0, 1.1, 1.2, 2.0, 2.1, 2.15, 2.2, 5.0, 9.0, 9.05]
+    original = _fake_clock(proto, [int(t * ms) for t in ticks])
+    sent: list[tuple[int, list[list[float]], list[list[float]]]] = []
+    try:
+        timer = proto.SliceTimer(3, 0, lambda w, on, off: sent.append((w, on, off)))  # 1.0 ms
+        timer.check()  # 1.1: on CPU
+        timer.check()  # 1.2: on CPU
+        timer.check()  # 2.0: a 0.8 ms gap -> slice [1.0, 1.2] closed, the next one opens at 2.0
+        timer.unblock(timer.block())  # 2.1 -> 2.15: a 0.05 ms wait stays on-CPU time
+        timer.unblock(timer.block())  # 2.2 -> 5.0: a blocked span, the slice before it closed
+        timer.check()  # 9.0: 4 ms off the CPU right after the wait: no empty slice
+        timer.close()  # 9.05
+    finally:
+        proto._clock_ns = original
+    assert sent == [(3, [[0.001, 0.0012], [0.002, 0.0022], [0.009, 0.00905]], [[0.0022, 0.005]])]
+
+
+def test_slice_timer_sends_batches_that_touch_at_the_flush(workload_modules: Any) -> None:
+    proto = workload_modules.proto
+    step = 100_000  # a clock read every 0.1 ms, never a gap
+    original = _fake_clock(proto, range(0, 400_000_000, step))
+    sent: list[list[list[float]]] = []
+    try:
+        timer = proto.SliceTimer(0, 0, lambda w, on, off: sent.append(on))
+        for _ in range(3000):  # up to 0.3 s: one flush at 0.25 s on the way
+            timer.check()
+        timer.close()
+    finally:
+        proto._clock_ns = original
+    assert len(sent) == 2
+    assert sent[0] == [[0.0, 0.25]]
+    assert sent[1][0][0] == sent[0][-1][1] and sent[1] == [[0.25, 0.3001]]
