@@ -22,6 +22,7 @@ from gildash.engine.model import (
     RunStarted,
     RunUpdate,
     SampleTaken,
+    SlicesEvent,
     StartEvent,
     StderrReceived,
 )
@@ -51,6 +52,10 @@ class RunDigest:
     """Recorded per-core samples in order (replays draw them; live mode samples cores itself)."""
     cpu_count: int | None = None
     """The machine's core count from the workload's start line."""
+    start_event: StartEvent | None = None
+    """The workload's start line, when it is in this digest (says whether workers time themselves)."""
+    slices: list[SlicesEvent] = field(default_factory=list)
+    """The workers' on-CPU slices batches, in arrival order (the timeline panel folds them in)."""
     finished: RunFinished | None = None
     """The run's end, when it is in this digest (always its last update)."""
     updates: int = 0
@@ -87,8 +92,12 @@ class RunDigester:
             d.add_line("bad" if isinstance(event, MalformedLine) else "out", update.raw)
             if isinstance(event, ProgressEvent):
                 d.progress[event.worker] = (event.done, event.total)
-            elif isinstance(event, StartEvent) and event.cpu_count:
-                d.cpu_count = event.cpu_count
+            elif isinstance(event, SlicesEvent):
+                d.slices.append(event)
+            elif isinstance(event, StartEvent):
+                d.start_event = event
+                if event.cpu_count:
+                    d.cpu_count = event.cpu_count
             elif isinstance(event, ErrorEvent):
                 d.add_line("bad", f"workload error: {event.message}")
         elif isinstance(update, StderrReceived):

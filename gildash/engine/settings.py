@@ -27,6 +27,9 @@ class SizePreset:
     """What the size means, for the run panel (e.g. '10M per thread')."""
 
 
+SWITCH_INTERVALS_S: tuple[float, ...] = (0.0005, 0.001, 0.005, 0.02)
+"""Switch intervals `i` cycles through after the interpreter's own (CPython's default is 5 ms)."""
+
 SIZE_NAMES: tuple[str, ...] = ("small", "medium", "large")
 """Size presets `z` cycles through."""
 
@@ -114,6 +117,12 @@ class RunSettings:
     def with_threads(self, step: int) -> RunSettings:
         """More or fewer workers (1..MAX_THREADS)."""
         return replace(self, threads=max(1, min(MAX_THREADS, self.threads + step)))
+
+    def next_switch_interval(self) -> RunSettings:
+        """The next switch interval: the interpreter's own (None), then each of SWITCH_INTERVALS_S."""
+        cycle: tuple[float | None, ...] = (None, *SWITCH_INTERVALS_S)
+        i = cycle.index(self.switch_interval_s) if self.switch_interval_s in cycle else 0
+        return replace(self, switch_interval_s=cycle[(i + 1) % len(cycle)])
 
     def other_executor(self) -> RunSettings:
         """Threads <-> processes."""

@@ -15,12 +15,14 @@ from textual.dom import DOMNode
 from gildash.engine.digest import RunDigest
 from gildash.engine.model import RunResult, RunStarted, Target
 from gildash.engine.settings import Selection
+from gildash.engine.timeline import TimelineBuilder, median_slice_ms, parallel_overlap
 from gildash.ui.drivers.replay import Stopwatch
 from gildash.ui.widgets.cores import CoresPanel
 from gildash.ui.widgets.gauge import Gauge, GaugeState
 from gildash.ui.widgets.log_view import LogView
 from gildash.ui.widgets.run_panel import NextRun, RunPanel, RunPanelState, RunView, status_line
 from gildash.ui.widgets.thread_lanes import ThreadLanes
+from gildash.ui.widgets.timeline import ZOOMS_S, TimelinePanel, TimelineState
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,12 @@ class RunDisplay:
         """The result of the last run that ended."""
         self.stopwatch = Stopwatch()
         """Elapsed time of the run on show (stands still while a replay is paused)."""
+        self.timeline = TimelineBuilder()
+        """The run on show's on-CPU slices (kept when it ends: the panel keeps its last window)."""
+        self.timed: bool | None = None
+        """The run's workers time themselves (None: its start line has not arrived yet)."""
+        self.zoom_s = ZOOMS_S[1]
+        """Seconds across the timeline panel."""
 
     def apply(self, digest: RunDigest, context: Callable[[RunStarted], RunContext], cores: int) -> int:
         """Apply one digest; `context` describes a run that starts in it. Returns the machine's cores."""
@@ -58,6 +66,11 @@ class RunDisplay:
         if digest.cpu_count is not None and digest.cpu_count != cores:
             cores = digest.cpu_count
             gauge.show(replace(gauge.state, cores=cores))
+        if digest.start_event is not None:
+            self.timed = digest.start_event.timeline is not None
+            self.view = replace(self.view, switch_s=digest.start_event.switch_interval_s)
+        for batch in digest.slices:
+            self.timeline.add(batch)
         if digest.progress:
             self.view = self.view.with_progress(digest.progress)
         if digest.samples:
@@ -76,6 +89,8 @@ class RunDisplay:
 
     def _started(self, update: RunStarted, context: RunContext) -> None:
         self.stopwatch.start(self._clock())
+        self.timeline = TimelineBuilder()
+        self.timed = None
         log = self._root.query_one(LogView)
         log.reset()
         log.add_lines([("note", "$ " + " ".join(update.argv) if update.argv else f"run {update.run_id}")])
@@ -136,11 +151,36 @@ class RunDisplay:
         if with_next:
             s, p = selection.settings, selection.settings.preset
             size = f"{p.name} ({p.note})" if p.note else p.name
-            next_run = NextRun(target.id if target else "", s.workload, s.threads, size, s.executor)
+            next_run = NextRun(
+                target.id if target else "", s.workload, s.threads, size, s.executor, s.switch_interval_s
+            )
         self._root.query_one(RunPanel).show(RunPanelState(self.view, next_run))
-        lanes = "process lanes" if spec is not None and spec.executor == "process" else "thread lanes"
-        self._root.query_one("#meter-box").border_title = f"Effective cores · {lanes}"
+        processes = spec is not None and spec.executor == "process"
+        if self.timeline:
+            title = "Effective cores · on-CPU timeline"
+        else:
+            title = f"Effective cores · {'process' if processes else 'thread'} lanes"
+            if self.timed is False:
+                title += " (no timeline: this command does not time itself)"
+        self._root.query_one("#meter-box").border_title = title
+        self._root.query_one(TimelinePanel).show(self.timeline_state(processes))
         return spec.target if spec is not None else target
+
+    def timeline_state(self, processes: bool) -> TimelineState:
+        """The last `zoom_s` seconds of the run on show's timeline, with that window's figures."""
+        if not self.timeline:
+            return TimelineState(span_s=self.zoom_s, processes=processes)
+        end = self.timeline.latest
+        window = self.timeline.window(end - self.zoom_s, end)
+        return TimelineState(
+            window, self.zoom_s, parallel_overlap(window), median_slice_ms(window), processes
+        )
+
+    def zoom(self) -> float:
+        """The next zoom of the timeline (50 ms, 200 ms, 2 s, ...)."""
+        i = ZOOMS_S.index(self.zoom_s) if self.zoom_s in ZOOMS_S else 0
+        self.zoom_s = ZOOMS_S[(i + 1) % len(ZOOMS_S)]
+        return self.zoom_s
 
     def pause(self, paused: bool) -> None:
         """A replay paused or resumed: the elapsed time stands still meanwhile."""

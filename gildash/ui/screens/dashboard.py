@@ -39,6 +39,7 @@ from gildash.ui.widgets.log_view import LogView
 from gildash.ui.widgets.run_panel import RunPanel
 from gildash.ui.widgets.targets import TargetsPanel, TargetsState, badge
 from gildash.ui.widgets.thread_lanes import ThreadLanes
+from gildash.ui.widgets.timeline import TimelinePanel, fmt_span
 
 if TYPE_CHECKING:
     from gildash.engine.history import SessionHistory
@@ -119,6 +120,7 @@ class DashboardScreen(Screen[None]):
                 with Horizontal(id="meter-box", classes="box"):
                     yield Gauge(self.cores, id="gauge")
                     yield ThreadLanes(id="lanes")
+                    yield TimelinePanel(id="timeline")
                 yield LogView(id="log")
         yield Footer()
 
@@ -232,6 +234,7 @@ class DashboardScreen(Screen[None]):
     def _show_panel(self) -> None:
         """Repaint the run panel from the run on show and the selection; recolour the gauge."""
         shown = self.run_display.draw(self.selection, with_next=self.replay is None)
+        self.set_class(bool(self.run_display.timeline), "-timeline")
         self.target_kind = badge(shown, shown.id in self.reenabled)[1] if shown else ""
 
     @property
@@ -295,6 +298,16 @@ class DashboardScreen(Screen[None]):
         """Threads or processes inside the workload."""
         self._set_settings(self.selection.settings.other_executor())
         self.notify(f"workers are now {self.selection.settings.executor}es", timeout=2)
+
+    def action_zoom(self) -> None:
+        """Timeline zoom: 50 ms, 200 ms or 2 s across the panel."""
+        span = self.run_display.zoom()
+        self._show_panel()
+        self.notify(f"timeline: {fmt_span(span)} across", timeout=2)
+
+    def action_switch_interval(self) -> None:
+        """Next switch interval for Python runs: the interpreter's own, 0.5, 1, 5 or 20 ms."""
+        self._set_settings(self.selection.settings.next_switch_interval())
 
     def action_log(self, action: str) -> None:
         """Scroll the run log (any focus)."""

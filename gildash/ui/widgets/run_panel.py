@@ -37,6 +37,13 @@ class NextRun:
     """Size preset and what it means, e.g. 'medium (40M per thread)'."""
     executor: str
     """thread or process."""
+    switch_s: float | None = None
+    """The switch interval `r` would ask for (None: the interpreter's own)."""
+
+
+def fmt_switch(seconds: float) -> str:
+    """0.005 -> '5 ms', 0.0005 -> '0.5 ms'."""
+    return f"{seconds * 1000:g} ms"
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,8 @@ class RunView:
     """One line about the last sweep ('sweep done (6/6 runs)'), cleared when the next run starts."""
     size_note: str = ""
     """What the run's size means (from the preset, or 'recorded')."""
+    switch_s: float | None = None
+    """The switch interval in force in the workload, as its start line reports it."""
 
     def with_progress(self, progress: dict[int, tuple[int, int]]) -> RunView:
         """The view with these workers' latest (done, total)."""
@@ -200,6 +209,9 @@ class RunPanel(LineWidget):
         ]
         if view.elapsed is not None:
             state.append((f" · {view.elapsed:.1f} s", "label"))
+        if view.switch_s is not None:
+            asked = " (asked)" if spec.switch_interval_s is not None else ""
+            state.append((f" · switch interval {fmt_switch(view.switch_s)}{asked}", "label"))
         if view.note:
             state.append((f" · {view.note}", "label"))
         return [what, tuple(state)]
@@ -217,6 +229,7 @@ class RunPanel(LineWidget):
             (n.workload, "label"),
             (" · ", "label"),
             (n.size, "label"),
+            *((((" · switch " + fmt_switch(n.switch_s)), "label"),) if n.switch_s is not None else ()),
         )
 
     def build_lines(self) -> list[Line]:
