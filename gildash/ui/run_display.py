@@ -22,7 +22,7 @@ from gildash.ui.widgets.gauge import Gauge, GaugeState
 from gildash.ui.widgets.log_view import LogView
 from gildash.ui.widgets.run_panel import NextRun, RunPanel, RunPanelState, RunView, status_line
 from gildash.ui.widgets.thread_lanes import ThreadLanes
-from gildash.ui.widgets.timeline import ZOOMS_S, TimelinePanel, TimelineState
+from gildash.ui.widgets.timeline import ZOOMS_S, TimelineFigures, TimelineRows, TimelineState, fmt_span
 
 
 @dataclass(frozen=True)
@@ -157,13 +157,16 @@ class RunDisplay:
         self._root.query_one(RunPanel).show(RunPanelState(self.view, next_run))
         processes = spec is not None and spec.executor == "process"
         if self.timeline:
-            title = "Effective cores · on-CPU timeline"
+            title = "Effective cores · overlap · median on-CPU slice"
         else:
             title = f"Effective cores · {'process' if processes else 'thread'} lanes"
             if self.timed is False:
                 title += " (no timeline: this command does not time itself)"
         self._root.query_one("#meter-box").border_title = title
-        self._root.query_one(TimelinePanel).show(self.timeline_state(processes))
+        state = self.timeline_state(processes)
+        self._root.query_one(TimelineRows).show(state)
+        self._root.query_one(TimelineFigures).show(state)
+        self._root.query_one("#timeline-box").border_title = f"On-CPU timeline · last {fmt_span(self.zoom_s)}"
         return spec.target if spec is not None else target
 
     def timeline_state(self, processes: bool) -> TimelineState:

@@ -39,7 +39,7 @@ from gildash.ui.widgets.log_view import LogView
 from gildash.ui.widgets.run_panel import RunPanel
 from gildash.ui.widgets.targets import TargetsPanel, TargetsState, badge
 from gildash.ui.widgets.thread_lanes import ThreadLanes
-from gildash.ui.widgets.timeline import TimelinePanel, fmt_span
+from gildash.ui.widgets.timeline import TimelineFigures, TimelineRows, fmt_span
 
 if TYPE_CHECKING:
     from gildash.engine.history import SessionHistory
@@ -120,7 +120,9 @@ class DashboardScreen(Screen[None]):
                 with Horizontal(id="meter-box", classes="box"):
                     yield Gauge(self.cores, id="gauge")
                     yield ThreadLanes(id="lanes")
-                    yield TimelinePanel(id="timeline")
+                    yield TimelineFigures(id="timeline-figures")
+                with Vertical(id="timeline-box", classes="box"):
+                    yield TimelineRows(id="timeline")
                 yield LogView(id="log")
         yield Footer()
 

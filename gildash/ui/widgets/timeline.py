@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal
 from textual.geometry import Size
 from textual.widget import Widget
 
@@ -94,7 +93,7 @@ def row_cells(slices: Sequence[Span], blocked: Sequence[Span], lo: float, hi: fl
 
 
 class TimelineRows(LineWidget):
-    """The rows of the timeline (plus its caption line)."""
+    """The rows of the timeline (plus its caption line); draws one TimelineState."""
 
     COMPONENT_CLASSES = {"timeline--label", "timeline--on", "timeline--caption"}
     PREFIX = "timeline"
@@ -110,6 +109,13 @@ class TimelineRows(LineWidget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.state = TimelineState()
+        """What is on show (replaced whole by show())."""
+
+    def show(self, state: TimelineState) -> None:
+        """Draw this state (only the rows that change repaint)."""
+        if state != self.state:
+            self.state = state
+            self.changed()
 
     def build_lines(self) -> list[Line]:
         state, window = self.state, self.state.window
@@ -118,10 +124,10 @@ class TimelineRows(LineWidget):
         label_w = 4
         width = max(1, self.size.width - label_w)
         lines: list[Line] = []
-        prefix = "P" if state.processes else "T"
+        prefix = "p" if state.processes else "w"  # the workers, numbered as the run panel numbers them
         for track in window.tracks[:MAX_ROWS]:
             cells = row_cells(track.slices, track.blocked, window.start, window.end, width)
-            lines.append(((f"{prefix}{track.worker + 1}".ljust(label_w), "label"), (cells, "on")))
+            lines.append(((f"{prefix}{track.worker}".ljust(label_w), "label"), (cells, "on")))
         if len(window.tracks) > MAX_ROWS:
             lines.append(((f"+{len(window.tracks) - MAX_ROWS} more workers", "label"),))
         overlap = "–" if state.overlap is None else f"{100 * state.overlap:.0f}%"
@@ -148,35 +154,28 @@ class TimelineFigure(LineWidget):
         return [*(((row, ""),) for row in digit_rows(self.text)), ((self.caption, ""),)]
 
 
-class TimelinePanel(Widget):
-    """Rows of the last N ms per worker and, beside them, the overlap and the median slice."""
+class TimelineFigures(Widget):
+    """The window's overlap and median slice in large type (beside the gauge, where the lanes were)."""
 
     DEFAULT_CSS = """
-    TimelinePanel { height: auto; layout: horizontal; }
-    TimelinePanel > Vertical { width: auto; height: auto; }
+    TimelineFigures { height: auto; width: auto; layout: horizontal; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.state = TimelineState()
-        """What is on show (replaced whole by show())."""
 
     def compose(self) -> ComposeResult:
-        yield TimelineRows(id="timeline-rows")
-        with Horizontal(id="timeline-figures"):
-            yield TimelineFigure("overlap", id="timeline-overlap")
-            yield TimelineFigure("median slice", id="timeline-slice")
+        yield TimelineFigure("overlap", id="timeline-overlap")
+        yield TimelineFigure("median slice", id="timeline-slice")
 
     def show(self, state: TimelineState) -> None:
-        """Draw this state (only what changes repaints)."""
+        """Draw this state's figures."""
         if state == self.state:
             return
         self.state = state
         if not self.is_mounted:
             return
-        rows = self.query_one(TimelineRows)
-        rows.state = state
-        rows.changed()
         self._figure("#timeline-overlap", "–" if state.overlap is None else f"{100 * state.overlap:.0f}%")
         ms = state.median_slice_ms
         self._figure("#timeline-slice", "–" if ms is None else (f"{ms:.1f}ms" if ms < 100 else f"{ms:.0f}ms"))
@@ -192,7 +191,6 @@ class TimelinePanel(Widget):
 
     @property
     def plain_text(self) -> str:
-        """The rows and the figures as plain text (tests, screen readers)."""
-        rows = self.query_one(TimelineRows).plain_text
+        """The figures as plain text (tests, screen readers)."""
         figures = [self.query_one(s, TimelineFigure) for s in ("#timeline-overlap", "#timeline-slice")]
-        return rows + "\n" + " · ".join(f"{f.caption} {f.text}" for f in figures)
+        return " · ".join(f"{f.caption} {f.text}" for f in figures)
