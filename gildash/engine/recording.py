@@ -9,14 +9,17 @@ never imports textual.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
+from gildash.engine import safejson
 from gildash.engine.model import (
     CoreSample,
     CoreSampleTaken,
@@ -33,6 +36,8 @@ from gildash.engine.model import (
     Target,
 )
 from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line
+from gildash.engine.safejson import plain
+from gildash.engine.safeopen import check_regular, open_regular, reason
 
 HEADER_KEY = "gildash_recording"
 FORMAT_VERSION = 1
@@ -48,10 +53,11 @@ class RecordingError(Exception):
 
 
 def to_json(obj: Any) -> dict[str, Any]:
-    """A JSON-ready dict of a model dataclass (tuples become lists when dumped)."""
+    """A JSON-ready dict of a model dataclass: strict JSON whatever it holds (see safejson.plain)."""
     if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
         raise TypeError(f"not a dataclass instance: {type(obj).__name__}")
-    return dataclasses.asdict(obj)
+    data: dict[str, Any] = plain(obj)
+    return data
 
 
 def _json_default(value: Any) -> Any:
@@ -120,62 +126,98 @@ def sample_from_json(data: Mapping[str, Any]) -> ProcSample:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _is_recording_header(line: str) -> bool:
+def _is_recording_header(line: str | bytes) -> bool:
     try:
         obj = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(obj, dict) and obj.get(HEADER_KEY) == FORMAT_VERSION
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default)
 """Built once: json.dumps(record, separators=..., default=...) would build a new encoder per record."""
+_HEADER_MAX = 1 << 16
+"""Bytes of a file's first line read to decide whether it is a recording."""
+
+
+def _ensure_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise RecordingError(f"cannot create the folder {directory}: a file is in the way") from None
+    except NotADirectoryError:
+        raise RecordingError(f"cannot create the folder {directory}: part of its path is a file") from None
+    except OSError as exc:
+        raise RecordingError(f"cannot create the folder {directory}: {reason(exc)}") from None
 
 
 class Recorder:
-    """Appends a gildash recording (JSONL; every write call is flushed). Write errors never raise.
+    """Appends a gildash recording (JSONL). Write errors never raise: `error` says why recording stopped.
 
-    `line` writes and flushes one record; `lines` writes a batch (one read's worth of stdout) with one
-    write and one flush, so a kill -9 of gildash loses at most the lines of the batch being written.
+    Every write call is one os.write of whole records (no buffer in between): `lines` writes a batch (one
+    read's worth of stdout) at once, so a kill -9 of gildash loses at most the batch being written, and
+    what the Recorder counts as written is what reached the file. A file that ends mid-line (an earlier
+    full disk) gets a newline before the first record, so the new records never glue onto the cut one.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.error: str | None = None
         """The first write error, when the disk refused (recording stops, the run goes on)."""
-        exists = self.path.exists() and self.path.stat().st_size > 0
+        self.runs_recorded = 0
+        """Runs whose result record reached the file."""
+        self.repaired = False
+        """The file ended mid-line and a newline was written before the first record."""
+        try:
+            exists = check_regular(self.path) and self.path.stat().st_size > 0
+        except OSError as exc:
+            raise RecordingError(f"cannot write {self.path}: {reason(exc)}") from None
+        ends_mid_line = False
         if exists:
             try:
-                with self.path.open("r", encoding="utf-8", errors="replace") as fh:
-                    first = fh.readline(1 << 16)
+                fd = open_regular(self.path, os.O_RDONLY)
+                with os.fdopen(fd, "rb") as fh:
+                    first = fh.readline(_HEADER_MAX)
+                    fh.seek(-1, os.SEEK_END)
+                    ends_mid_line = fh.read(1) != b"\n"
             except OSError as exc:
-                raise RecordingError(f"cannot read {self.path}: {exc.strerror}") from None
+                raise RecordingError(f"cannot read {self.path}: {reason(exc)}") from None
             if not _is_recording_header(first):
                 raise RecordingError(
                     f"{self.path} exists and is not a gildash recording; refusing to overwrite it"
                 )
+        _ensure_dir(self.path.parent)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # buffering=1: line-buffered, each write call is flushed, so a crash loses at most that batch.
-            self._fh: IO[str] | None = self.path.open("a", encoding="utf-8", buffering=1)
+            self._fd: int | None = open_regular(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         except OSError as exc:
-            raise RecordingError(f"cannot write {self.path}: {exc.strerror}") from None
+            raise RecordingError(f"cannot write {self.path}: {reason(exc)}") from None
+        if ends_mid_line:
+            self.repaired = self._write_bytes(b"\n")
         if not exists:
             self._write({HEADER_KEY: FORMAT_VERSION, "created": time.time()})
 
-    def _write(self, record: Mapping[str, Any]) -> None:
-        self._write_many((record,))
-
-    def _write_many(self, records: Iterable[Mapping[str, Any]]) -> None:
-        if self._fh is None:
-            return
+    def _write_bytes(self, data: bytes) -> bool:
+        """Write all of data (looping over short writes); False, and recording stopped, on any error."""
+        fd = self._fd
+        if fd is None:
+            return False
+        view = memoryview(data)
         try:
-            encode = _ENCODER.encode
-            # One write call: the line-buffered file flushes it once, whole records only.
-            self._fh.write("".join([encode(record) + "\n" for record in records]))
-        except (OSError, ValueError) as exc:
-            self.error = f"recording to {self.path} stopped: {exc}"
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError as exc:
+            self.error = f"recording to {self.path} stopped: {reason(exc)}"
             self.close()
+            return False
+        return True
+
+    def _write(self, record: Mapping[str, Any]) -> bool:
+        try:
+            text = safejson.dumps(record) + "\n"  # strict and recursion-proof, whatever the record holds
+        except Exception as exc:  # never raise into a run; the record is lost, and said so
+            self.error = self.error or f"recording to {self.path}: a record could not be encoded ({exc})"
+            return False
+        return self._write_bytes(text.encode("utf-8", errors="replace"))
 
     def run_start(
         self, run_id: str, spec: RunSpec, argv: tuple[str, ...], pid: int, noisy: bool, t: float
@@ -185,8 +227,8 @@ class Recorder:
             {
                 "kind": "run_start",
                 "run_id": run_id,
-                "spec": to_json(spec),
-                "target": to_json(spec.target),
+                "spec": spec,
+                "target": spec.target,
                 "argv": list(argv),
                 "pid": pid,
                 "noisy": noisy,
@@ -195,15 +237,23 @@ class Recorder:
         )
 
     def lines(self, run_id: str, lines: Iterable[tuple[float, str, bool]]) -> None:
-        """Record stdout lines, each (harness time t, raw line, truncated), with one write and one flush."""
-        self._write_many(
-            [
-                {"kind": "line", "run_id": run_id, "t": t, "raw": raw, "truncated": True}
-                if truncated
-                else {"kind": "line", "run_id": run_id, "t": t, "raw": raw}
-                for t, raw, truncated in lines
-            ]
-        )
+        """Record stdout lines, each (harness time t, raw line, truncated), with one write call."""
+        if self._fd is None:
+            return
+        encode = _ENCODER.encode  # the fast path: these records hold only str, finite floats and bools
+        try:
+            text = "".join(
+                [
+                    encode({"kind": "line", "run_id": run_id, "t": t, "raw": raw, "truncated": True}) + "\n"
+                    if truncated
+                    else encode({"kind": "line", "run_id": run_id, "t": t, "raw": raw}) + "\n"
+                    for t, raw, truncated in lines
+                ]
+            )
+        except Exception as exc:
+            self.error = self.error or f"recording to {self.path}: lines could not be encoded ({exc})"
+            return
+        self._write_bytes(text.encode("utf-8", errors="replace"))
 
     def stderr(self, run_id: str, t: float, line: str) -> None:
         """Record one stderr line."""
@@ -219,16 +269,15 @@ class Recorder:
 
     def result(self, run_id: str, result: RunResult) -> None:
         """Record the final result of a run."""
-        self._write({"kind": "result", "run_id": run_id, "result": to_json(result)})
+        if self._write({"kind": "result", "run_id": run_id, "result": result}):
+            self.runs_recorded += 1
 
     def close(self) -> None:
         """Close the file (idempotent)."""
-        fh, self._fh = self._fh, None
-        if fh is not None:
-            try:
-                fh.close()
-            except OSError:
-                pass
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def __enter__(self) -> Recorder:
         return self
