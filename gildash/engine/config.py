@@ -12,12 +12,17 @@ Owns parsing and validation only; never imports textual.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from gildash.engine import paths
+from gildash.engine.safeopen import open_regular, reason
+
+MAX_CONFIG_BYTES = 1 << 20
+"""A config file larger than this is refused unread (it is a list of interpreters, not data)."""
 
 
 class ConfigError(Exception):
@@ -63,18 +68,29 @@ def load_config(path: Path | None = None) -> Config:
     explicit = path is not None
     file = Path(path).expanduser() if path is not None else default_config_path()
     try:
-        text = file.read_text(encoding="utf-8")
+        # Never blocks: a FIFO or device is refused before it is opened for reading.
+        fd = open_regular(file, os.O_RDONLY)
+        with os.fdopen(fd, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"{file}: no such config file") from None
         return Config()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}: cannot read: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {reason(exc)}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{file}: too large for a config file (over {MAX_CONFIG_BYTES // 1024} KiB)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: cannot read: not UTF-8 text (byte {exc.start})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message already ends with "(at line L, column C)".
         raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: invalid TOML: arrays or tables nested too deeply") from None
     header_lines = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip() == "[[targets]]"]
     raw_targets = data.get("targets", [])
     if not isinstance(raw_targets, list):
@@ -109,6 +125,12 @@ def _entry(raw: object, where: str, line: int) -> TargetEntry:
         isinstance(k, str) and isinstance(v, str) for k, v in env.items()
     ):
         raise ConfigError(f"{where}: 'env' must be a table of string values")
+    for key, value in env.items():
+        # The OS cannot carry these: caught here, with the file and key, not as a crash at spawn time.
+        if not key or "=" in key or "\0" in key:
+            raise ConfigError(f"{where}: env key {key!r} is not a valid variable name (empty, '=' or NUL)")
+        if "\0" in value:
+            raise ConfigError(f"{where}: env value of {key!r} contains a NUL character")
     return TargetEntry(
         path=str(Path(path).expanduser()),
         id=target_id,
