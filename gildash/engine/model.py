@@ -276,6 +276,9 @@ class RunResult:
     """Path of the recording this run was appended to."""
     complete: bool = True
     """False when reconstructed from a recording that ended before the run finished."""
+    stalled_s: float = 0.0
+    """Longest stretch (seconds) with no stdout line and no CPU used, once it reached the stall threshold
+    (0.0: never stalled)."""
 
 
 @dataclass(frozen=True)
@@ -340,7 +343,21 @@ class CoreSampleTaken:
     """The sample."""
 
 
-RunUpdate = RunStarted | EventReceived | StderrReceived | SampleTaken | CoreSampleTaken | RunFinished
+@dataclass(frozen=True)
+class StallChanged:
+    """Run update: the run stalled (no stdout line and no CPU for a while) or made progress again."""
+
+    t: float
+    """Harness seconds since spawn."""
+    stalled: bool
+    """True when the stall began, False when output or CPU came back."""
+    idle_s: float
+    """Seconds without a stdout line or CPU use, up to t."""
+
+
+RunUpdate = (
+    RunStarted | EventReceived | StderrReceived | SampleTaken | CoreSampleTaken | StallChanged | RunFinished
+)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line
 from gildash.engine.reaper import RUN_MARKER, kill_marked
 from gildash.engine.safejson import plain
 from gildash.engine.sampler import CoreSampler, TreeSampler, kill_processes, system_noise
+from gildash.engine.stall import STALL_AFTER_S, StallWatch
 
 if TYPE_CHECKING:
     from gildash.engine.recording import Recorder
@@ -204,6 +205,7 @@ class Run:
         core_sample_interval: float | None = 0.25,
         max_line: int = 1 << 20,
         noise_check: bool = True,
+        stall_after_s: float = STALL_AFTER_S,
     ) -> None:
         self.spec = spec
         self.run_id = new_run_id()
@@ -233,6 +235,7 @@ class Run:
         self._started_at = time.time()
         self._argv: tuple[str, ...] = ()
         self._noisy = False
+        self._stall = StallWatch(stall_after_s)
 
     # --- public --------------------------------------------------------------------------------
 
@@ -481,6 +484,10 @@ class Run:
             if recorder is not None:
                 records.append((t, text, truncated))
             updates.append(EventReceived(t, event, text))
+        if updates:
+            resumed = self._stall.output(t)
+            if resumed is not None:
+                updates.append(resumed)
         if recorder is not None and records:
             # One write and one flush per read: kill -9 loses at most the lines of the chunk in flight.
             recorder.lines(self.run_id, records)
@@ -514,6 +521,9 @@ class Run:
             if self._recorder is not None:
                 self._recorder.sample(self.run_id, sample)
             await self._emit(SampleTaken(sample))
+            change = self._stall.sample(sample.t, sample.effective_cores)
+            if change is not None:
+                await self._emit(change)
 
     async def _core_loop(self, interval: float) -> None:
         sampler = CoreSampler()
@@ -560,10 +570,19 @@ class Run:
             signal=sig,
             recording=str(self._recorder.path) if self._recorder is not None else None,
         )
+        stalled_s = self._stall.longest_s
+        if stalled_s and result.status in ("timeout", "stopped", "crashed", "failed"):
+            message = f"{result.message}; stalled: no output and no CPU for {stalled_s:.1f} s"
+        else:
+            message = result.message
         # Whatever the workload reported must be safe to show, copy and serialise (no nesting a thousand
         # deep, no Infinity): bounded here once, for every consumer.
         return dataclasses.replace(
-            result, result_value=plain(result.result_value), metrics=plain(result.metrics)
+            result,
+            result_value=plain(result.result_value),
+            metrics=plain(result.metrics),
+            stalled_s=stalled_s,
+            message=message,
         )
 
     def _decide(self, returncode: int | None) -> tuple[RunStatus, str]:
