@@ -8,6 +8,9 @@ Owns parsing and validation only; never imports textual.
     path = "/opt/py314t/bin/python3"  # required: interpreter to probe
     label = "CPython 3.14 nightly"    # optional
     env = { PYTHON_GIL = "0" }        # optional extra environment
+
+    [recordings]
+    max_mb = 500                      # size cap of the default recordings folder; 0: no cap
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ class Config:
 
     targets: tuple[TargetEntry, ...] = ()
     """Extra interpreters from [[targets]]."""
+    recordings_max_mb: int | None = None
+    """[recordings] max_mb: size cap of the default recordings folder (None: the default, 0: no cap)."""
     path: Path | None = None
     """The file read (None when none existed)."""
 
@@ -100,7 +105,26 @@ def load_config(path: Path | None = None) -> Config:
         line = header_lines[index] if index < len(header_lines) else 0
         where = f"{file}:{line}" if line else f"{file}: targets[{index}]"
         entries.append(_entry(raw, where, line))
-    return Config(targets=tuple(entries), path=file)
+    return Config(targets=tuple(entries), path=file, recordings_max_mb=_recordings_cap(data, file))
+
+
+def _recordings_cap(data: dict[str, object], file: Path) -> int | None:
+    table = data.get("recordings")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file}: [recordings] must be a table")
+    unknown = set(table) - {"max_mb"}
+    if unknown:
+        raise ConfigError(
+            f"{file}: [recordings]: unknown key(s) {', '.join(sorted(unknown))} (allowed: max_mb)"
+        )
+    cap = table.get("max_mb")
+    if cap is None:
+        return None
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
+        raise ConfigError(f"{file}: [recordings] max_mb must be a whole number of MB, 0 for no cap")
+    return cap
 
 
 def _entry(raw: object, where: str, line: int) -> TargetEntry:

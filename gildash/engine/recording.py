@@ -40,6 +40,7 @@ from gildash.engine.model import (
     Target,
 )
 from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line
+from gildash.engine.retention import lock_shared
 from gildash.engine.safejson import plain
 from gildash.engine.safeopen import check_regular, open_regular, reason
 
@@ -158,6 +159,7 @@ class Recorder:
             self._fd: int | None = open_regular(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         except OSError as exc:
             raise RecordingError(f"cannot write {self.path}: {reason(exc)}") from None
+        lock_shared(self._fd)  # in use: the recordings folder's size cap never prunes it
         if ends_mid_line:
             self.repaired = self._write_bytes(b"\n")
         if not exists:
