@@ -450,7 +450,14 @@ def _reconstruct(source: _RunSource, spec: RunSpec) -> RunResult:
     stderr_tail: deque[str] = deque(maxlen=50)
     gil_module: str | None = None
     cores_sum, cores_n, last_t, count = 0.0, 0, 0.0, 0
-    for t, update in source.items():
+    updates = source.items()
+    while True:
+        try:
+            t, update = next(updates)
+        except StopIteration:
+            break
+        except (RecordingError, OSError):  # the file went away: rebuilt from what could be read
+            break
         count += 1
         last_t = max(last_t, t)
         if isinstance(update, EventReceived):
@@ -765,8 +772,16 @@ class ReplayRun:
         rec = self.recorded
         yield RunStarted(rec.run_id, rec.spec, rec.pid, rec.argv, rec.noisy)
         last_t = 0.0
-        for t, update in rec.items:
-            if self._stopped:
+        items = iter(rec.items)
+        while not self._stopped:
+            try:
+                t, update = next(items)
+            except StopIteration:
+                break
+            except (
+                RecordingError,
+                OSError,
+            ):  # the file went away mid-replay: end it, RunFinished still comes
                 break
             gap = min(max(t - last_t, 0.0), self._max_gap) if math.isfinite(t - last_t) else 0.0
             await self._wait(gap / self._speed if self._speed > 0 else 0.0)

@@ -272,3 +272,38 @@ def test_config_env_key_the_os_cannot_carry_is_one_error_naming_file_and_key(
     assert f"{path}:4" in message and "env key" in message and "\n" not in message
     line = one_error_line(gildash("--config", str(path), "targets", env=cli_env(tmp_path)))
     assert f"{path}:4" in line
+
+
+# --- the lazy index reads what the full pass reads ------------------------------------------------------
+
+
+async def test_open_recording_replays_exactly_what_read_recording_reads(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    await _record(first, "non_json", "stderr_only")
+    await _record(second, "wrong_shape", "raise_midrun")
+    a = first.read_text().splitlines()
+    b = second.read_text().splitlines()[1:]
+    # Two recordings' runs interleaved line by line, garbage between, one record cut at the end.
+    mixed = [a[0]]
+    for i in range(max(len(a), len(b))):
+        mixed += a[1 + i : 2 + i] + b[i : i + 1]
+        if i % 97 == 5:
+            mixed.append('{"kind":"line","run_id":7}' if i % 2 else "\x00garbage")
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(mixed) + "\n" + mixed[-1][:20])
+    full, lazy = read_recording(path), open_recording(path)
+    assert [r.run_id for r in lazy.runs] == [r.run_id for r in full.runs] and len(full.runs) == 4
+    for x, y in zip(full.runs, lazy.runs, strict=True):
+        assert list(x.items) == list(y.items)
+        assert x.result == y.result and x.spec == y.spec and x.complete == y.complete
+    assert lazy.skipped == full.skipped > 0
+
+
+def test_a_recordings_folder_that_is_a_file_is_named_as_such(tmp_path: Path) -> None:
+    blocker = tmp_path / "recordings"
+    blocker.write_text("not a folder")
+    with pytest.raises(RecordingError, match="a file is in the way"):
+        Recorder(blocker / "run.jsonl")
+    with pytest.raises(RecordingError, match="part of its path is a file"):
+        Recorder(blocker / "deeper" / "run.jsonl")
+    assert blocker.read_text() == "not a folder"
