@@ -138,6 +138,8 @@ class Recorder:
         """The file ended mid-line and a newline was written before the first record."""
         try:
             exists = check_regular(self.path) and self.path.stat().st_size > 0
+        except NotADirectoryError:
+            exists = False  # a file where a folder belongs: _ensure_dir says which
         except OSError as exc:
             raise RecordingError(f"cannot write {self.path}: {reason(exc)}") from None
         ends_mid_line = False
