@@ -87,7 +87,7 @@ class _ExitProtocol(asyncio.subprocess.SubprocessStreamProtocol):
     def process_exited(self) -> None:
         super().process_exited()
         if not self.exited.done():
-            self.exited.set_result(None)
+            self.exited.set_result(time.monotonic())
 
 
 class RunSpecError(ValueError):
@@ -236,6 +236,7 @@ class Run:
         self._argv: tuple[str, ...] = ()
         self._noisy = False
         self._stall = StallWatch(stall_after_s)
+        self._exited_at: float | None = None
 
     # --- public --------------------------------------------------------------------------------
 
@@ -390,6 +391,8 @@ class Run:
                 await self._reap(pid, tree, exited, readers, samplers)
         finally:
             transport.close()  # closes the pipes whoever else holds them; the process is gone by now
+        if exited.done() and not exited.cancelled():
+            self._exited_at = exited.result()  # harness wall ends at the exit, not after the reaping
         return self._result(None, "", transport.get_returncode())
 
     async def _terminate(self, pid: int, tree: TreeSampler, wait_task: asyncio.Future[Any]) -> None:
@@ -559,7 +562,7 @@ class Run:
             run_id=self.run_id,
             status=status,
             message=message,
-            harness_wall_s=max(0.0, time.monotonic() - self._t0),
+            harness_wall_s=max(0.0, (self._exited_at or time.monotonic()) - self._t0),
             noisy=self._noisy,
             gil_module=self._gil_module,
             stderr_tail=self._stderr_text(),
