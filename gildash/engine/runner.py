@@ -35,7 +35,7 @@ from gildash.engine.model import (
     Target,
 )
 from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line
-from gildash.engine.reaper import RUN_MARKER, kill_marked
+from gildash.engine.reaper import OWNER_MARKER, RUN_MARKER, kill_marked, owner_value, reap_orphans
 from gildash.engine.safejson import plain
 from gildash.engine.sampler import CoreSampler, TreeSampler, kill_processes, system_noise
 from gildash.engine.stall import STALL_AFTER_S, StallWatch
@@ -340,10 +340,13 @@ class Run:
             await self._started(0)
             return self._result("stopped", "stopped before it started", None)
 
-        self._t0 = time.monotonic()
-        self._started_at = time.time()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(reap_orphans)  # what a gildash killed with -9 could not reap
         env = build_env(spec.target)
         env[RUN_MARKER] = self.run_id  # inherited by every descendant: finds those that leave the group
+        env[OWNER_MARKER] = owner_value()
+        self._t0 = time.monotonic()
+        self._started_at = time.time()
         loop = asyncio.get_running_loop()
         try:
             transport, protocol = await loop.subprocess_exec(
