@@ -96,6 +96,18 @@ async def test_escaped_descendant_neither_lengthens_the_run_nor_outlives_it(mode
     assert_nothing_left(obs)
 
 
+@pytest.mark.parametrize("mode", ["session", "double"])
+async def test_timeout_2_ends_within_its_stop_budget_with_an_escaped_pipe_holder(mode: str) -> None:
+    spec = hostile_spec("detached_holder", "--mode", mode, "--hang", timeout_s=2.0)
+    run = Run(spec, noise_check=False, sample_interval=0.05)
+    t0 = time.monotonic()
+    obs = await guarded(run)
+    took = time.monotonic() - t0
+    assert obs.result is not None and obs.result.status == "timeout", obs.result
+    assert took < 2.0 + STOP_BUDGET_S, f"--timeout 2 took {took:.1f} s"
+    assert_nothing_left(obs)
+
+
 def test_cli_timeout_is_honoured_with_an_escaped_pipe_holder(tmp_path: Path) -> None:
     t0 = time.monotonic()
     proc = gildash(
