@@ -397,6 +397,7 @@ class _RunSource:
         self.skipped = 0
         """Lines of its ranges found unusable while reading them (counted once)."""
         self._read_once = False
+        self._scan: _Scan | None = None
         self._rebuilt: RunResult | None = None
 
     def add(self, start: int, end: int) -> None:
@@ -440,6 +441,12 @@ class _RunSource:
             self._read_once = True
             self.skipped = skipped
 
+    def scan(self) -> _Scan:
+        """What one pass over the run's updates folds into (read once, then kept: small)."""
+        if self._scan is None:
+            self._scan = _Scan.of(self.items())
+        return self._scan
+
     def rebuilt(self, spec: RunSpec) -> RunResult:
         """A result rebuilt from the run's lines (its result record is missing or unreadable)."""
         if self._rebuilt is None:
@@ -447,29 +454,44 @@ class _RunSource:
         return self._rebuilt
 
 
-def _reconstruct(source: _RunSource, spec: RunSpec) -> RunResult:
-    tally = EventTally()
-    stderr_tail: deque[str] = deque(maxlen=50)
+@dataclass
+class _Scan:
+    """One run's updates folded: the protocol tally, the stderr tail, mean sampled cores, the last time."""
+
+    tally: EventTally = field(default_factory=EventTally)
+    stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=50))
     gil_module: str | None = None
-    cores_sum, cores_n, last_t, count = 0.0, 0, 0.0, 0
-    updates = source.items()
-    while True:
-        try:
-            t, update = next(updates)
-        except StopIteration:
-            break
-        except (RecordingError, OSError):  # the file went away: rebuilt from what could be read
-            break
-        count += 1
-        last_t = max(last_t, t)
-        if isinstance(update, EventReceived):
-            tally.add(update.event)
-        elif isinstance(update, StderrReceived):
-            gil_module = gil_module or gil_reenabled_module(update.line)
-            stderr_tail.append(update.line)
-        elif isinstance(update, SampleTaken):
-            cores_sum += update.sample.effective_cores
-            cores_n += 1
+    cores_sum: float = 0.0
+    cores_n: int = 0
+    last_t: float = 0.0
+    count: int = 0
+
+    @classmethod
+    def of(cls, updates: Iterator[tuple[float, RunUpdate]]) -> _Scan:
+        scan = cls()
+        while True:
+            try:
+                t, update = next(updates)
+            except StopIteration:
+                break
+            except (RecordingError, OSError):  # the file went away: what could be read
+                break
+            scan.count += 1
+            scan.last_t = max(scan.last_t, t)
+            if isinstance(update, EventReceived):
+                scan.tally.add(update.event)
+            elif isinstance(update, StderrReceived):
+                scan.gil_module = scan.gil_module or gil_reenabled_module(update.line)
+                scan.stderr_tail.append(update.line)
+            elif isinstance(update, SampleTaken):
+                scan.cores_sum += update.sample.effective_cores
+                scan.cores_n += 1
+        return scan
+
+
+def _reconstruct(source: _RunSource, spec: RunSpec) -> RunResult:
+    scan = source.scan()
+    tally = scan.tally
     summary = tally.summary
     status: RunStatus
     if summary is not None:
@@ -478,7 +500,7 @@ def _reconstruct(source: _RunSource, spec: RunSpec) -> RunResult:
         status = "crashed"
     else:
         status = "error"
-    message = f"incomplete recording: the run has no result record (rebuilt from {count} records)"
+    message = f"incomplete recording: the run has no result record (rebuilt from {scan.count} records)"
     if tally.error is not None:
         first = tally.error.message.strip().splitlines()
         message += f"; error: {first[0] if first else 'unknown'}"
@@ -488,12 +510,12 @@ def _reconstruct(source: _RunSource, spec: RunSpec) -> RunResult:
         run_id=source.run_id,
         status=status,
         message=message,
-        harness_wall_s=last_t,
+        harness_wall_s=scan.last_t,
         noisy=start.noisy if start else False,
-        gil_module=gil_module,
-        stderr_tail="\n".join(stderr_tail)[-8192:],
+        gil_module=scan.gil_module,
+        stderr_tail="\n".join(scan.stderr_tail)[-8192:],
         started_at=start.started_at if start else 0.0,
-        sampled_cores=cores_sum / cores_n if cores_n else None,
+        sampled_cores=scan.cores_sum / scan.cores_n if scan.cores_n else None,
         complete=False,
     )
 
