@@ -591,6 +591,47 @@ class Recording:
         return self._skipped + sum(run.source.skipped for run in self.runs)
 
 
+def _all_records_of(data: bytes, run_id: str) -> bool:
+    """Every line of the block is a valid line/stderr/sample/cores record of run_id (checked as _item
+    would); False at the first doubt, and the block is then read line by line.
+
+    The block is parsed in one decode, as a JSON array of its lines: a line-by-line loop spends most of
+    its time in Python, not in the decoder.
+    """
+    text = data.decode("utf-8", errors="replace").rstrip("\n")
+    lines = text.count("\n") + 1
+    # Each line one whole object: starts with '{', ends with '}', and as many objects as lines.
+    if not text.startswith("{") or not text.endswith("}"):
+        return False
+    if text.count("\n{") != lines - 1 or text.count("}\n") != lines - 1:
+        return False
+    try:
+        objs = _DECODER.decode("[" + text.replace("\n", ",") + "]")
+    except (ValueError, RecursionError):
+        return False
+    if len(objs) != lines:
+        return False
+    for obj in objs:
+        if type(obj) is not dict or obj.get("run_id") != run_id:
+            return False
+        kind = obj.get("kind")
+        if kind == "line":
+            t = obj.get("t")
+            # type() is exact: a bool is not a time; NaN fails the comparison, inf the bound.
+            if (type(t) is not float and type(t) is not int) or not 0 <= t < math.inf:
+                return False
+            if type(obj.get("raw")) is not str:
+                return False
+        elif kind in _META_KINDS or not isinstance(kind, str):
+            return False
+        else:
+            try:
+                _check_item(kind, obj)
+            except (ValueError, TypeError, KeyError):
+                return False
+    return True
+
+
 class _Indexer:
     """One pass over a recording: which byte ranges hold which run, and every run's start and result."""
 
@@ -616,6 +657,10 @@ class _Indexer:
             self.skipped += 1  # an over-long line: left out of every range
             return
         current = self.current
+        if self.validate and current is not None and not _META_RE.search(data):
+            if _all_records_of(data, current.run_id):
+                current.add(offset, offset + len(data))
+                return
         if not self.validate and current is not None:
             lines = data.count(b"\n") + (not data.endswith(b"\n"))
             if (
