@@ -83,3 +83,12 @@ def test_typed_builds_what_fits_and_converts_lists_to_tuples() -> None:
     assert sample.t == 1.0 and sample.thread_util == (1.0,)
     with pytest.raises(TypedError, match="missing"):
         build(ProcSample, {"t": 1})
+
+
+def test_export_json_is_strict_whatever_a_fit_holds() -> None:
+    from gildash.engine.export import export_json
+    from gildash.engine.model import AmdahlFit, SweepResult
+
+    sweep = SweepResult("w", "weak", (), (AmdahlFit("t", math.nan, 3, math.inf),))
+    data = finite_floats_only(export_json([], sweep))
+    assert data["fits"]["t"] == {"serial_fraction": None, "points": 3, "rmse": None}
