@@ -12,7 +12,7 @@ import dataclasses
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -30,15 +30,26 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def build(cls: type[T], data: Any, where: str = "") -> T:
-    """An instance of the dataclass cls from a JSON object; TypedError when any field does not fit."""
+def build(
+    cls: type[T],
+    data: Any,
+    where: str = "",
+    converters: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> T:
+    """An instance of the dataclass cls from a JSON object; TypedError when any field does not fit.
+
+    converters: fields with a reader of their own (it raises ValueError or TypeError on a bad value).
+    """
     name = where or cls.__name__
     if not isinstance(data, Mapping):
         raise TypedError(f"{name}: expected an object")
     hints = _hints(cls)  # type: ignore[arg-type]
+    own = converters or {}
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name in data:
+        if f.name in own and f.name in data:
+            kwargs[f.name] = own[f.name](data[f.name])
+        elif f.name in data:
             kwargs[f.name] = coerce(data[f.name], hints[f.name], f"{name}.{f.name}")
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise TypedError(f"{name}.{f.name}: missing")
