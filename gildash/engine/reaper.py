@@ -98,8 +98,8 @@ def owner_value(pid: int | None = None) -> str:
 
 def _owner_alive(value: str) -> bool:
     pid_text, _, start = value.partition(":")
-    if not pid_text.isdigit():
-        return True  # not ours to judge: leave it alone
+    if not pid_text.isdigit() or not start.isdigit():
+        return True  # not ours to judge (or the owner's start time was unknown): leave it alone
     return _start_time(int(pid_text)) == start
 
 
