@@ -14,7 +14,12 @@ from pathlib import Path
 
 
 class NotRegularFile(OSError):
-    """The path names something other than a regular file; str() is the one-line reason."""
+    """The path names something other than a regular file; str() is the one-line reason, `what` the
+    reason without the path ('a FIFO, not a regular file')."""
+
+    def __init__(self, path: Path, mode: int) -> None:
+        self.what = f"{kind_of(mode)}, not a regular file"
+        super().__init__(f"{path} is {self.what}")
 
 
 def kind_of(mode: int) -> str:
@@ -33,7 +38,7 @@ def kind_of(mode: int) -> str:
 
 
 def _refuse(path: Path, mode: int) -> NotRegularFile:
-    return NotRegularFile(f"{path} is {kind_of(mode)}, not a regular file")
+    return NotRegularFile(path, mode)
 
 
 def check_regular(path: Path) -> bool:
@@ -64,7 +69,7 @@ def open_regular(path: Path, flags: int, mode: int = 0o644) -> int:
 
 
 def reason(exc: OSError) -> str:
-    """The one-line reason of an OSError (strerror when it has one)."""
+    """The one-line reason of an OSError without its path (strerror when it has one)."""
     if isinstance(exc, NotRegularFile):
-        return str(exc)
+        return exc.what
     return exc.strerror or str(exc)
