@@ -812,6 +812,101 @@ def bench_timeline(bench: Bench, rounds: int) -> None:
         )
 
 
+# --- 8. replay load of a large recording ---------------------------------------------------------------
+
+REPLAY_MB = 200
+"""Size of the generated recording the replay figures read."""
+REPLAY_PROBE = """
+import sys, time
+from gildash.engine.recording import open_recording, read_recording
+t0 = time.perf_counter()
+if sys.argv[2] == "open":
+    rec = open_recording(sys.argv[1])
+    run = max(rec.runs, key=lambda r: r.source.bounds[-1] - r.source.bounds[0])
+    first = next(iter(run.items))  # the biggest run's first update: what the replay shows first
+    n = len(rec.runs)
+else:
+    rec = read_recording(sys.argv[1])
+    n = len(rec.runs)
+took = time.perf_counter() - t0
+# VmHWM, not ru_maxrss: the latter keeps the peak of the forked copy of the parent across exec.
+status = open("/proc/self/status").read().splitlines()
+peak_mb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) // 1024
+print(n, rec.skipped, took, peak_mb)
+"""
+
+
+def write_big_recording(path: Path, target: Target, size_mb: int) -> int:
+    """A recording of about size_mb: a few runs, the last a flood of progress lines with samples and cores
+    between them, as the runner writes them; returns the number of records."""
+    from gildash.engine.model import CoreSample, ProcSample, RunResult
+    from gildash.engine.recording import Recorder
+
+    records = 0
+    with Recorder(path) as rec:
+        run = 0
+        while path.stat().st_size < size_mb * 1024 * 1024:
+            run += 1
+            run_id = f"bench-replay-{run:04d}"
+            spec = RunSpec(target, "custom", threads=4, cmd=("{python}", "flood.py"))
+            rec.run_start(run_id, spec, ("python", "flood.py"), 1000 + run, False, time.time())
+            # Small runs first, then one that fills the rest (a flood run is tens of MB on its own).
+            lines = 20_000 if run < 4 else 10**9
+            t = 0.0
+            for batch in range(0, lines, 1000):
+                t += 0.01
+                raw = '{"event":"progress","t":%.4f,"worker":%d,"done":%d,"total":1000000}'
+                rec.lines(run_id, [(t, raw % (t, i % 4, batch + i), False) for i in range(1000)])
+                lanes = (0.97, 0.98, 0.99, 0.96)
+                rec.sample(run_id, ProcSample(t, 3.9, lanes, (11, 12, 13, 14), 50 << 20, 1))
+                rec.cores(run_id, t, CoreSample(t, (97.0, 98.5)))
+                records += 1002
+                if batch % 50_000 == 0 and path.stat().st_size >= size_mb * 1024 * 1024:
+                    break
+            result = RunResult(
+                run_id=run_id, workload="custom", target=target, threads=4, size=None, executor="thread",
+                scaling="none", status="ok", wall_s=t, harness_wall_s=t, cpu_user_s=t * 4, cpu_sys_s=0.0,
+                effective_cores=3.9, ok=True, exit_code=0, signal=None, noisy=False, gil_enabled_start=True,
+                gil_enabled_end=True, gil_reenabled=False, gil_reenabled_by=None, malformed_lines=0,
+                truncated_lines=0, stderr_tail="", message="bench",
+            )  # fmt: skip
+            rec.result(run_id, result)
+            records += 2
+    return records
+
+
+def bench_replay_load(bench: Bench) -> None:
+    bench.quiet("8 replay load")
+    path = bench.tmp / "replay-200mb.jsonl"
+    log(f"8. replay load: writing a {REPLAY_MB} MB recording")
+    records = write_big_recording(path, bench.gil, REPLAY_MB)
+    size_mb = path.stat().st_size / 1024 / 1024
+    measured: dict[str, tuple[float, int]] = {}
+    for mode in ("open", "read"):
+        out = subprocess.run(
+            [sys.executable, "-c", REPLAY_PROBE, str(path), mode],
+            capture_output=True, text=True, cwd=REPO, timeout=600, check=True,
+        ).stdout.split()  # fmt: skip
+        measured[mode] = (float(out[2]), int(out[3]))
+        log(f"8. {mode}: {out[0]} runs, {out[1]} skipped, {float(out[2]):.2f} s, peak RSS {out[3]} MB")
+    open_s, open_mb = measured["open"]
+    read_s, read_mb = measured["read"]
+    about = f"{size_mb:.0f} MB, {records:,} records, in a fresh interpreter (its own RSS included)"
+    first = f"open_recording + the first update of its biggest run; {about}"
+    bench.add(
+        Figure("8a", f"replay load of a {REPLAY_MB} MB recording: time to first run available", open_s, "s",
+               "< 2 s", at_most(open_s, 2.0), first)
+    )  # fmt: skip
+    bench.add(
+        Figure("8b", f"replay load of a {REPLAY_MB} MB recording: peak RSS", open_mb, "MB", "< 200 MB",
+               at_most(open_mb, 200.0), about)
+    )  # fmt: skip
+    bench.add(
+        Figure("8c", f"full read of a {REPLAY_MB} MB recording (export): time", read_s, "s", "-", None,
+               f"read_recording checks every record; peak RSS {read_mb} MB")
+    )  # fmt: skip
+
+
 # --- machine facts and main --------------------------------------------------------------------------
 
 
@@ -844,7 +939,7 @@ def machine_facts(bench: Bench, start_load: float) -> MachineFacts:
     )
 
 
-SECTIONS = ("1", "2", "3", "4", "5", "6", "7")
+SECTIONS = ("1", "2", "3", "4", "5", "6", "7", "8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -886,6 +981,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("5", lambda: bench_startup(bench)),
             ("6", lambda: bench_scaling(bench, 5)),
             ("7", lambda: bench_timeline(bench, 9)),
+            ("8", lambda: bench_replay_load(bench)),
         ]
         for name, section in sections:
             if name not in only:

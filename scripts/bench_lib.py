@@ -24,7 +24,7 @@ class Figure:
     measured: float | None
     """The measured value in `unit` (None: could not be measured, see note)."""
     unit: str
-    """How to print it: '%', 's', 'ms', 'x', 'lines/s', 'lines' or '' (plain number)."""
+    """How to print it: '%', 's', 'ms', 'x', 'lines/s', 'lines', 'MB' or '' (plain number)."""
     target: str
     """The target as text, e.g. '<= 1.0 %'."""
     met: bool | None
@@ -115,6 +115,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value:.4f}×"
     if unit in ("lines/s", "lines"):
         return f"{value:,.0f} {unit}"
+    if unit == "MB":
+        return f"{value:,.0f} MB"
     return f"{value:.4g}"
 
 

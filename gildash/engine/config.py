@@ -8,16 +8,24 @@ Owns parsing and validation only; never imports textual.
     path = "/opt/py314t/bin/python3"  # required: interpreter to probe
     label = "CPython 3.14 nightly"    # optional
     env = { PYTHON_GIL = "0" }        # optional extra environment
+
+    [recordings]
+    max_mb = 500                      # size cap of the default recordings folder; 0: no cap
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from gildash.engine import paths
+from gildash.engine.safeopen import open_regular, reason
+
+MAX_CONFIG_BYTES = 1 << 20
+"""A config file larger than this is refused unread (it is a list of interpreters, not data)."""
 
 
 class ConfigError(Exception):
@@ -46,6 +54,8 @@ class Config:
 
     targets: tuple[TargetEntry, ...] = ()
     """Extra interpreters from [[targets]]."""
+    recordings_max_mb: int | None = None
+    """[recordings] max_mb: size cap of the default recordings folder (None: the default, 0: no cap)."""
     path: Path | None = None
     """The file read (None when none existed)."""
 
@@ -63,18 +73,29 @@ def load_config(path: Path | None = None) -> Config:
     explicit = path is not None
     file = Path(path).expanduser() if path is not None else default_config_path()
     try:
-        text = file.read_text(encoding="utf-8")
+        # Never blocks: a FIFO or device is refused before it is opened for reading.
+        fd = open_regular(file, os.O_RDONLY)
+        with os.fdopen(fd, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"{file}: no such config file") from None
         return Config()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}: cannot read: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {reason(exc)}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{file}: too large for a config file (over {MAX_CONFIG_BYTES // 1024} KiB)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: cannot read: not UTF-8 text (byte {exc.start})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message already ends with "(at line L, column C)".
         raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: invalid TOML: arrays or tables nested too deeply") from None
     header_lines = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip() == "[[targets]]"]
     raw_targets = data.get("targets", [])
     if not isinstance(raw_targets, list):
@@ -84,7 +105,26 @@ def load_config(path: Path | None = None) -> Config:
         line = header_lines[index] if index < len(header_lines) else 0
         where = f"{file}:{line}" if line else f"{file}: targets[{index}]"
         entries.append(_entry(raw, where, line))
-    return Config(targets=tuple(entries), path=file)
+    return Config(targets=tuple(entries), path=file, recordings_max_mb=_recordings_cap(data, file))
+
+
+def _recordings_cap(data: dict[str, object], file: Path) -> int | None:
+    table = data.get("recordings")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file}: [recordings] must be a table")
+    unknown = set(table) - {"max_mb"}
+    if unknown:
+        raise ConfigError(
+            f"{file}: [recordings]: unknown key(s) {', '.join(sorted(unknown))} (allowed: max_mb)"
+        )
+    cap = table.get("max_mb")
+    if cap is None:
+        return None
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
+        raise ConfigError(f"{file}: [recordings] max_mb must be a whole number of MB, 0 for no cap")
+    return cap
 
 
 def _entry(raw: object, where: str, line: int) -> TargetEntry:
@@ -109,6 +149,12 @@ def _entry(raw: object, where: str, line: int) -> TargetEntry:
         isinstance(k, str) and isinstance(v, str) for k, v in env.items()
     ):
         raise ConfigError(f"{where}: 'env' must be a table of string values")
+    for key, value in env.items():
+        # The OS cannot carry these: caught here, with the file and key, not as a crash at spawn time.
+        if not key or "=" in key or "\0" in key:
+            raise ConfigError(f"{where}: env key {key!r} is not a valid variable name (empty, '=' or NUL)")
+        if "\0" in value:
+            raise ConfigError(f"{where}: env value of {key!r} contains a NUL character")
     return TargetEntry(
         path=str(Path(path).expanduser()),
         id=target_id,

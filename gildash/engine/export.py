@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gildash.engine.model import RunResult, SweepPoint, SweepResult, Timeline
+from gildash.engine.safejson import plain
 from gildash.engine.sweep import collect_warnings, sweep_scaling
 
 Row = dict[str, Any]
@@ -220,7 +221,8 @@ def export_dict(runs: Sequence[RunResult], sweep: SweepResult | None) -> dict[st
 
 def export_json(runs: Sequence[RunResult], sweep: SweepResult | None = None) -> str:
     """Strict JSON (no NaN) of export_dict, indented, ending in a newline."""
-    return json.dumps(export_dict(runs, sweep), indent=2, allow_nan=False, default=str) + "\n"
+    # plain(): any NaN/Infinity left (a fit, a metric) becomes null instead of a ValueError.
+    return json.dumps(plain(export_dict(runs, sweep)), indent=2, allow_nan=False) + "\n"
 
 
 def _csv_cell(value: Any) -> str:

@@ -407,6 +407,9 @@ class RunResult:
     """CPU hand-offs from one worker to another per second of the timeline (None: under 2 workers timed)."""
     switch_interval_s: float | None = None
     """The switch interval in force in the workload (its start line); None when not reported."""
+    stalled_s: float = 0.0
+    """Longest stretch (seconds) with no stdout line and no CPU used, once it reached the stall threshold
+    (0.0: never stalled)."""
 
 
 @dataclass(frozen=True)
@@ -471,7 +474,21 @@ class CoreSampleTaken:
     """The sample."""
 
 
-RunUpdate = RunStarted | EventReceived | StderrReceived | SampleTaken | CoreSampleTaken | RunFinished
+@dataclass(frozen=True)
+class StallChanged:
+    """Run update: the run stalled (no stdout line and no CPU for a while) or made progress again."""
+
+    t: float
+    """Harness seconds since spawn."""
+    stalled: bool
+    """True when the stall began, False when output or CPU came back."""
+    idle_s: float
+    """Seconds without a stdout line or CPU use, up to t."""
+
+
+RunUpdate = (
+    RunStarted | EventReceived | StderrReceived | SampleTaken | CoreSampleTaken | StallChanged | RunFinished
+)
 
 
 @dataclass(frozen=True)

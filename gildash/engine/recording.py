@@ -9,14 +9,21 @@ never imports textual.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import math
+import os
+import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from array import array
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, BinaryIO
 
+from gildash.engine import safejson, typed
 from gildash.engine.model import (
     CoreSample,
     CoreSampleTaken,
@@ -34,11 +41,12 @@ from gildash.engine.model import (
     Timeline,
 )
 from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line
+from gildash.engine.retention import lock_shared
+from gildash.engine.safejson import plain
+from gildash.engine.safeopen import check_regular, open_regular, reason
 
 HEADER_KEY = "gildash_recording"
 FORMAT_VERSION = 1
-
-T = TypeVar("T")
 
 
 class RecordingError(Exception):
@@ -49,10 +57,11 @@ class RecordingError(Exception):
 
 
 def to_json(obj: Any) -> dict[str, Any]:
-    """A JSON-ready dict of a model dataclass (tuples become lists when dumped)."""
+    """A JSON-ready dict of a model dataclass: strict JSON whatever it holds (see safejson.plain)."""
     if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
         raise TypeError(f"not a dataclass instance: {type(obj).__name__}")
-    return dataclasses.asdict(obj)
+    data: dict[str, Any] = plain(obj)
+    return data
 
 
 def _json_default(value: Any) -> Any:
@@ -63,120 +72,124 @@ def _json_default(value: Any) -> Any:
     return repr(value)
 
 
-def _build(cls: type[T], data: Mapping[str, Any], converters: Mapping[str, Callable[[Any], Any]]) -> T:
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{cls.__name__}: expected an object")
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    kwargs = {k: (converters[k](v) if k in converters else v) for k, v in data.items() if k in names}
-    return cls(**kwargs)
+def target_from_json(data: Any) -> Target:
+    """Inverse of to_json for a Target (unknown keys ignored); TypedError when a field does not fit."""
+    return typed.build(Target, data, "target")
 
 
-def _env(value: Any) -> tuple[tuple[str, str], ...]:
-    return tuple((str(k), str(v)) for k, v in value)
+def spec_from_json(data: Any) -> RunSpec:
+    """Inverse of to_json for a RunSpec; TypedError when a field does not fit."""
+    return typed.build(RunSpec, data, "spec")
 
 
-def target_from_json(data: Mapping[str, Any]) -> Target:
-    """Inverse of to_json for a Target (unknown keys ignored)."""
-    return _build(Target, data, {"env": _env})
+def result_from_json(data: Any) -> RunResult:
+    """Inverse of to_json for a RunResult; TypedError when a field does not fit."""
+    return typed.build(RunResult, data, "result")
 
 
-def spec_from_json(data: Mapping[str, Any]) -> RunSpec:
-    """Inverse of to_json for a RunSpec."""
-    return _build(
-        RunSpec,
-        data,
-        {
-            "target": target_from_json,
-            "cmd": lambda v: None if v is None else tuple(str(a) for a in v),
-            "extra_args": lambda v: tuple(str(a) for a in v),
-        },
-    )
-
-
-def result_from_json(data: Mapping[str, Any]) -> RunResult:
-    """Inverse of to_json for a RunResult."""
-    return _build(
-        RunResult,
-        data,
-        {
-            "target": target_from_json,
-            "worker_durations": lambda v: tuple(float(x) for x in v),
-            "metrics": lambda v: dict(v) if isinstance(v, Mapping) else {},
-        },
-    )
-
-
-def sample_from_json(data: Mapping[str, Any]) -> ProcSample:
-    """A ProcSample from a 'sample' record."""
-    return _build(
-        ProcSample,
-        data,
-        {
-            "thread_util": lambda v: tuple(float(x) for x in v),
-            "thread_ids": lambda v: tuple(int(x) for x in v),
-        },
-    )
+def sample_from_json(data: Any) -> ProcSample:
+    """A ProcSample from a 'sample' record; TypedError when a field does not fit."""
+    return typed.build(ProcSample, data, "sample")
 
 
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _is_recording_header(line: str) -> bool:
+def _is_recording_header(line: str | bytes) -> bool:
     try:
         obj = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(obj, dict) and obj.get(HEADER_KEY) == FORMAT_VERSION
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default)
 """Built once: json.dumps(record, separators=..., default=...) would build a new encoder per record."""
+_HEADER_MAX = 1 << 16
+"""Bytes of a file's first line read to decide whether it is a recording."""
+
+
+def _ensure_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise RecordingError(f"cannot create the folder {directory}: a file is in the way") from None
+    except NotADirectoryError:
+        raise RecordingError(f"cannot create the folder {directory}: part of its path is a file") from None
+    except OSError as exc:
+        raise RecordingError(f"cannot create the folder {directory}: {reason(exc)}") from None
 
 
 class Recorder:
-    """Appends a gildash recording (JSONL; every write call is flushed). Write errors never raise.
+    """Appends a gildash recording (JSONL). Write errors never raise: `error` says why recording stopped.
 
-    `line` writes and flushes one record; `lines` writes a batch (one read's worth of stdout) with one
-    write and one flush, so a kill -9 of gildash loses at most the lines of the batch being written.
+    Every write call is one os.write of whole records (no buffer in between): `lines` writes a batch (one
+    read's worth of stdout) at once, so a kill -9 of gildash loses at most the batch being written, and
+    what the Recorder counts as written is what reached the file. A file that ends mid-line (an earlier
+    full disk) gets a newline before the first record, so the new records never glue onto the cut one.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.error: str | None = None
         """The first write error, when the disk refused (recording stops, the run goes on)."""
-        exists = self.path.exists() and self.path.stat().st_size > 0
+        self.runs_recorded = 0
+        """Runs whose result record reached the file."""
+        self.repaired = False
+        """The file ended mid-line and a newline was written before the first record."""
+        try:
+            exists = check_regular(self.path) and self.path.stat().st_size > 0
+        except NotADirectoryError:
+            exists = False  # a file where a folder belongs: _ensure_dir says which
+        except OSError as exc:
+            raise RecordingError(f"cannot write {self.path}: {reason(exc)}") from None
+        ends_mid_line = False
         if exists:
             try:
-                with self.path.open("r", encoding="utf-8", errors="replace") as fh:
-                    first = fh.readline(1 << 16)
+                fd = open_regular(self.path, os.O_RDONLY)
+                with os.fdopen(fd, "rb") as fh:
+                    first = fh.readline(_HEADER_MAX)
+                    fh.seek(-1, os.SEEK_END)
+                    ends_mid_line = fh.read(1) != b"\n"
             except OSError as exc:
-                raise RecordingError(f"cannot read {self.path}: {exc.strerror}") from None
+                raise RecordingError(f"cannot read {self.path}: {reason(exc)}") from None
             if not _is_recording_header(first):
                 raise RecordingError(
                     f"{self.path} exists and is not a gildash recording; refusing to overwrite it"
                 )
+        _ensure_dir(self.path.parent)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # buffering=1: line-buffered, each write call is flushed, so a crash loses at most that batch.
-            self._fh: IO[str] | None = self.path.open("a", encoding="utf-8", buffering=1)
+            self._fd: int | None = open_regular(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         except OSError as exc:
-            raise RecordingError(f"cannot write {self.path}: {exc.strerror}") from None
+            raise RecordingError(f"cannot write {self.path}: {reason(exc)}") from None
+        lock_shared(self._fd)  # in use: the recordings folder's size cap never prunes it
+        if ends_mid_line:
+            self.repaired = self._write_bytes(b"\n")
         if not exists:
             self._write({HEADER_KEY: FORMAT_VERSION, "created": time.time()})
 
-    def _write(self, record: Mapping[str, Any]) -> None:
-        self._write_many((record,))
-
-    def _write_many(self, records: Iterable[Mapping[str, Any]]) -> None:
-        if self._fh is None:
-            return
+    def _write_bytes(self, data: bytes) -> bool:
+        """Write all of data (looping over short writes); False, and recording stopped, on any error."""
+        fd = self._fd
+        if fd is None:
+            return False
+        view = memoryview(data)
         try:
-            encode = _ENCODER.encode
-            # One write call: the line-buffered file flushes it once, whole records only.
-            self._fh.write("".join([encode(record) + "\n" for record in records]))
-        except (OSError, ValueError) as exc:
-            self.error = f"recording to {self.path} stopped: {exc}"
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError as exc:
+            self.error = f"recording to {self.path} stopped: {reason(exc)}"
             self.close()
+            return False
+        return True
+
+    def _write(self, record: Mapping[str, Any]) -> bool:
+        try:
+            text = safejson.dumps(record) + "\n"  # strict and recursion-proof, whatever the record holds
+        except Exception as exc:  # never raise into a run; the record is lost, and said so
+            self.error = self.error or f"recording to {self.path}: a record could not be encoded ({exc})"
+            return False
+        return self._write_bytes(text.encode("utf-8", errors="replace"))
 
     def run_start(
         self, run_id: str, spec: RunSpec, argv: tuple[str, ...], pid: int, noisy: bool, t: float
@@ -186,8 +199,8 @@ class Recorder:
             {
                 "kind": "run_start",
                 "run_id": run_id,
-                "spec": to_json(spec),
-                "target": to_json(spec.target),
+                "spec": spec,
+                "target": spec.target,
                 "argv": list(argv),
                 "pid": pid,
                 "noisy": noisy,
@@ -196,15 +209,23 @@ class Recorder:
         )
 
     def lines(self, run_id: str, lines: Iterable[tuple[float, str, bool]]) -> None:
-        """Record stdout lines, each (harness time t, raw line, truncated), with one write and one flush."""
-        self._write_many(
-            [
-                {"kind": "line", "run_id": run_id, "t": t, "raw": raw, "truncated": True}
-                if truncated
-                else {"kind": "line", "run_id": run_id, "t": t, "raw": raw}
-                for t, raw, truncated in lines
-            ]
-        )
+        """Record stdout lines, each (harness time t, raw line, truncated), with one write call."""
+        if self._fd is None:
+            return
+        encode = _ENCODER.encode  # the fast path: these records hold only str, finite floats and bools
+        try:
+            text = "".join(
+                [
+                    encode({"kind": "line", "run_id": run_id, "t": t, "raw": raw, "truncated": True}) + "\n"
+                    if truncated
+                    else encode({"kind": "line", "run_id": run_id, "t": t, "raw": raw}) + "\n"
+                    for t, raw, truncated in lines
+                ]
+            )
+        except Exception as exc:
+            self.error = self.error or f"recording to {self.path}: lines could not be encoded ({exc})"
+            return
+        self._write_bytes(text.encode("utf-8", errors="replace"))
 
     def stderr(self, run_id: str, t: float, line: str) -> None:
         """Record one stderr line."""
@@ -220,16 +241,15 @@ class Recorder:
 
     def result(self, run_id: str, result: RunResult) -> None:
         """Record the final result of a run."""
-        self._write({"kind": "result", "run_id": run_id, "result": to_json(result)})
+        if self._write({"kind": "result", "run_id": run_id, "result": result}):
+            self.runs_recorded += 1
 
     def close(self) -> None:
         """Close the file (idempotent)."""
-        fh, self._fh = self._fh, None
-        if fh is not None:
-            try:
-                fh.close()
-            except OSError:
-                pass
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def __enter__(self) -> Recorder:
         return self
@@ -240,10 +260,283 @@ class Recorder:
 
 # --- reading -------------------------------------------------------------------------------------
 
+MAX_RECORD = 8 << 20
+"""Longest record line read (a 1 MiB workload line, JSON-escaped, fits); longer ones are skipped unread."""
+_CHUNK = 1 << 20
+_RUN_ID_KEY = b'"run_id":"'
+_RUN_ID_RE = re.compile(rb'"run_id"\s*:\s*"([^"\\\n]{1,200})"')
+_META_RE = re.compile(rb'"kind"\s*:\s*"(?:run_start|result)"')
+_META_KINDS = ("run_start", "result")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+"""Refuses NaN/Infinity tokens; built once (json.loads with arguments builds a decoder per call)."""
+
+
+def _blocks(fh: BinaryIO, start: int, end: int | None) -> Iterator[tuple[int, bytes | None]]:
+    """(file offset, whole lines) of [start, end) read in chunks; (offset, None) for a line longer than
+    MAX_RECORD, skipped without buffering it. A last line without a newline comes as its own block."""
+    fh.seek(start)
+    pos = start  # file offset of the first byte not yet handed on
+    carry = b""
+    discarding = False  # inside an over-long line: drop bytes up to its newline
+    while True:
+        want = _CHUNK if end is None else min(_CHUNK, end - pos - len(carry))
+        chunk = fh.read(want) if want > 0 else b""
+        if not chunk:
+            break
+        if discarding:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                pos += len(chunk)
+                continue
+            yield pos, None
+            pos += newline + 1
+            chunk = chunk[newline + 1 :]
+            discarding = False
+        data = carry + chunk if carry else chunk
+        cut = data.rfind(b"\n")
+        if cut >= 0:
+            yield pos, data[: cut + 1]
+            pos += cut + 1
+            carry = data[cut + 1 :]
+        else:
+            carry = data
+        if len(carry) > MAX_RECORD:
+            pos += len(carry)
+            carry = b""
+            discarding = True
+    if discarding:
+        yield pos, None
+    elif carry:
+        yield pos, carry
+
+
+def _decode(line: bytes) -> dict[str, Any] | None:
+    """The JSON object of a record line; None when it is not one (garbled, NaN, nested too deep)."""
+    try:
+        obj = _DECODER.decode(line.decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def _time(obj: Mapping[str, Any]) -> float:
+    t = typed.coerce(obj.get("t"), float, "t")
+    if t < 0:
+        raise typed.TypedError("t: negative")
+    return float(t)
+
+
+def _item(kind: str, obj: Mapping[str, Any]) -> tuple[float, RunUpdate]:
+    """The (t, update) of a line, stderr, sample or cores record; ValueError when any value does not fit."""
+    t = _time(obj)
+    if kind == "line":
+        raw = obj.get("raw")
+        if not isinstance(raw, str):
+            raise typed.TypedError("raw: expected a string")
+        event = parse_line(raw, truncated=obj.get("truncated") is True)
+        return t, EventReceived(t, event, raw)
+    if kind == "stderr":
+        line = obj.get("line")
+        if not isinstance(line, str):
+            raise typed.TypedError("line: expected a string")
+        return t, StderrReceived(t, line)
+    if kind == "sample":
+        return t, SampleTaken(sample_from_json(obj))
+    if kind == "cores":
+        percent = typed.coerce(obj.get("percent"), tuple[float, ...], "percent")
+        return t, CoreSampleTaken(CoreSample(t=t, percent=percent))
+    raise typed.TypedError(f"unknown record kind {kind!r}")
+
+
+def _check_item(kind: str, obj: Mapping[str, Any]) -> None:
+    """_item's checks without building the update (a line's raw text is parsed only when replayed)."""
+    if kind == "line":
+        _time(obj)
+        if not isinstance(obj.get("raw"), str):
+            raise typed.TypedError("raw: expected a string")
+    else:
+        _item(kind, obj)
+
+
+@dataclass(frozen=True)
+class _Start:
+    """What a run_start record says."""
+
+    spec: RunSpec
+    argv: tuple[str, ...]
+    pid: int
+    noisy: bool
+    started_at: float
+
+
+def _start_from_json(obj: Mapping[str, Any]) -> _Start:
+    return _Start(
+        spec=spec_from_json(obj.get("spec")),
+        argv=typed.coerce(obj.get("argv", []), tuple[str, ...], "argv"),
+        pid=typed.coerce(obj.get("pid", 0), int, "pid"),
+        noisy=typed.coerce(obj.get("noisy", False), bool, "noisy"),
+        started_at=_time(obj),
+    )
+
+
+class _RunSource:
+    """Where one run's records lie in the file (byte ranges), read again on demand, never kept."""
+
+    def __init__(self, path: Path, run_id: str) -> None:
+        self.path = path
+        self.run_id = run_id
+        self.bounds = array("q")  # start, end, start, end ...: compact even for a badly interleaved file
+        self.start: _Start | None = None
+        self.result: RunResult | None = None
+        self.result_error: str | None = None
+        self.skipped = 0
+        """Lines of its ranges found unusable while reading them (counted once)."""
+        self._read_once = False
+        self._scan: _Scan | None = None
+        self._rebuilt: RunResult | None = None
+
+    def add(self, start: int, end: int) -> None:
+        bounds = self.bounds
+        if bounds and bounds[-1] == start:
+            bounds[-1] = end
+        else:
+            bounds.extend((start, end))
+
+    def items(self) -> Iterator[tuple[float, RunUpdate]]:
+        """(t, update) of every line/stderr/sample/cores record, in file order, read from disk now."""
+        skipped = 0
+        try:
+            fd = open_regular(self.path, os.O_RDONLY)
+        except OSError as exc:
+            raise RecordingError(f"cannot read {self.path}: {reason(exc)}") from None
+        with os.fdopen(fd, "rb") as fh:
+            bounds = self.bounds
+            for i in range(0, len(bounds), 2):
+                for _offset, block in _blocks(fh, bounds[i], bounds[i + 1]):
+                    if block is None:
+                        skipped += 1
+                        continue
+                    for line in block.split(b"\n"):
+                        if not line.strip():
+                            continue
+                        obj = _decode(line)
+                        kind = obj.get("kind") if obj is not None else None
+                        if obj is None or obj.get("run_id") != self.run_id or not isinstance(kind, str):
+                            skipped += 1
+                            continue
+                        if kind in _META_KINDS:
+                            continue  # read by the index already
+                        try:
+                            item = _item(kind, obj)
+                        except (ValueError, TypeError, KeyError):
+                            skipped += 1
+                            continue
+                        yield item
+        if not self._read_once:  # reached only when read to the end: count each unusable line once
+            self._read_once = True
+            self.skipped = skipped
+
+    def scan(self) -> _Scan:
+        """What one pass over the run's updates folds into (read once, then kept: small)."""
+        if self._scan is None:
+            self._scan = _Scan.of(self.items())
+        return self._scan
+
+    def rebuilt(self, spec: RunSpec) -> RunResult:
+        """A result rebuilt from the run's lines (its result record is missing or unreadable)."""
+        if self._rebuilt is None:
+            self._rebuilt = _reconstruct(self, spec)
+        return self._rebuilt
+
+
+@dataclass
+class _Scan:
+    """One run's updates folded: the protocol tally, the stderr tail, mean sampled cores, the last time."""
+
+    tally: EventTally = field(default_factory=EventTally)
+    stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=50))
+    gil_module: str | None = None
+    cores_sum: float = 0.0
+    cores_n: int = 0
+    last_t: float = 0.0
+    count: int = 0
+
+    @classmethod
+    def of(cls, updates: Iterator[tuple[float, RunUpdate]]) -> _Scan:
+        scan = cls()
+        while True:
+            try:
+                t, update = next(updates)
+            except StopIteration:
+                break
+            except (RecordingError, OSError):  # the file went away: what could be read
+                break
+            scan.count += 1
+            scan.last_t = max(scan.last_t, t)
+            if isinstance(update, EventReceived):
+                scan.tally.add(update.event)
+            elif isinstance(update, StderrReceived):
+                scan.gil_module = scan.gil_module or gil_reenabled_module(update.line)
+                scan.stderr_tail.append(update.line)
+            elif isinstance(update, SampleTaken):
+                scan.cores_sum += update.sample.effective_cores
+                scan.cores_n += 1
+        return scan
+
+
+def _reconstruct(source: _RunSource, spec: RunSpec) -> RunResult:
+    scan = source.scan()
+    tally = scan.tally
+    summary = tally.summary
+    status: RunStatus
+    if summary is not None:
+        status = "ok" if summary.ok and not summary.aborted else "failed"
+    elif tally.error is not None:
+        status = "crashed"
+    else:
+        status = "error"
+    message = f"incomplete recording: the run has no result record (rebuilt from {scan.count} records)"
+    if tally.error is not None:
+        first = tally.error.message.strip().splitlines()
+        message += f"; error: {first[0] if first else 'unknown'}"
+    start = source.start
+    return tally.result(
+        spec,
+        run_id=source.run_id,
+        status=status,
+        message=message,
+        harness_wall_s=scan.last_t,
+        noisy=start.noisy if start else False,
+        gil_module=scan.gil_module,
+        stderr_tail="\n".join(scan.stderr_tail)[-8192:],
+        started_at=start.started_at if start else 0.0,
+        sampled_cores=scan.cores_sum / scan.cores_n if scan.cores_n else None,
+        complete=False,
+    )
+
+
+class RecordedItems:
+    """A run's (t, update) pairs, read from the file each time they are iterated (bounded memory)."""
+
+    def __init__(self, source: _RunSource) -> None:
+        self._source = source
+
+    def __iter__(self) -> Iterator[tuple[float, RunUpdate]]:
+        return self._source.items()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._source.items())
+
 
 @dataclass(frozen=True)
 class RecordedRun:
-    """One run as read back from a recording."""
+    """One run as read back from a recording; its updates are read from the file when iterated."""
 
     run_id: str
     """Run id."""
@@ -257,186 +550,256 @@ class RecordedRun:
     """Pre-run load check result."""
     started_at: float
     """Unix time the run started (0 when unknown)."""
-    items: tuple[tuple[float, RunUpdate], ...]
-    """(harness seconds, update) for every recorded line, stderr line and sample, in file order."""
-    result: RunResult
-    """The recorded result, or one reconstructed from the lines (result.complete is then False)."""
-    timeline: Timeline = Timeline()
-    """The workers' slices from the recorded `slices` lines (empty for protocol v1 and custom commands)."""
+    source: _RunSource = field(repr=False, compare=False)
+    """Where its records lie in the file."""
+
+    @property
+    def items(self) -> RecordedItems:
+        """(harness seconds, update) for every recorded line, stderr line and sample, in file order."""
+        return RecordedItems(self.source)
+
+    @property
+    def result(self) -> RunResult:
+        """The recorded result, or one rebuilt from the lines (result.complete is then False)."""
+        return self.source.result or self.source.rebuilt(self.spec)
+
+    @property
+    def timeline(self) -> Timeline:
+        """The workers' slices from the recorded `slices` lines (empty: protocol v1, custom commands)."""
+        return self.source.scan().tally.timeline.snapshot()
 
     @property
     def complete(self) -> bool:
         """The recording holds the run's own result record."""
-        return self.result.complete
+        return self.source.result is not None
 
 
-@dataclass(frozen=True)
 class Recording:
-    """Everything read from one recording file."""
+    """One recording file: its runs (indexed, read on demand), unusable lines, notes."""
 
-    runs: tuple[RecordedRun, ...]
-    """Runs in order of first appearance."""
-    skipped: int
-    """Lines that could not be used (truncated, garbled, unknown)."""
-    errors: tuple[str, ...]
-    """One-line notes about runs that could not be rebuilt."""
+    def __init__(
+        self, path: Path, runs: tuple[RecordedRun, ...], skipped: int, errors: tuple[str, ...]
+    ) -> None:
+        self.path = path
+        """The file read."""
+        self.runs = runs
+        """Runs in order of first appearance."""
+        self.errors = errors
+        """One-line notes about runs that could not be rebuilt."""
+        self._skipped = skipped
+
+    @property
+    def skipped(self) -> int:
+        """Lines that could not be used (garbled, cut, wrongly typed, non-finite, too long, unknown).
+
+        Exact after read_recording; after open_recording, what the index and the runs read so far found.
+        """
+        return self._skipped + sum(run.source.skipped for run in self.runs)
 
 
-class _RunBuilder:
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
-        self.spec: RunSpec | None = None
-        self.argv: tuple[str, ...] = ()
-        self.pid = 0
-        self.noisy = False
-        self.started_at = 0.0
-        self.items: list[tuple[float, RunUpdate]] = []
-        self.result: RunResult | None = None
-        self.result_error: str | None = None
-        self.tally = EventTally()
-        self.stderr_tail: list[str] = []
-        self.gil_module: str | None = None
-        self.samples: list[float] = []
-        self.last_t = 0.0
+def _all_records_of(data: bytes, run_id: str) -> bool:
+    """Every line of the block is a valid line/stderr/sample/cores record of run_id (checked as _item
+    would); False at the first doubt, and the block is then read line by line.
 
-    def add(self, kind: str, obj: Mapping[str, Any]) -> None:
-        """Fold one record in; raises (KeyError/ValueError/TypeError) on a malformed record."""
-        if kind == "run_start":
-            self.spec = spec_from_json(obj["spec"])
-            self.argv = tuple(str(a) for a in obj.get("argv", ()))
-            self.pid = int(obj.get("pid", 0))
-            self.noisy = bool(obj.get("noisy", False))
-            self.started_at = float(obj.get("t", 0.0))
-            return
-        if kind == "result":
-            try:
-                self.result = result_from_json(obj["result"])
-            except (KeyError, TypeError, ValueError) as exc:
-                self.result_error = f"run {self.run_id}: unreadable result ({exc}); rebuilt from its lines"
-            return
-        t = float(obj["t"])
-        self.last_t = max(self.last_t, t)
+    The block is parsed in one decode, as a JSON array of its lines: a line-by-line loop spends most of
+    its time in Python, not in the decoder.
+    """
+    text = data.decode("utf-8", errors="replace").rstrip("\n")
+    lines = text.count("\n") + 1
+    # Each line one whole object: starts with '{', ends with '}', and as many objects as lines.
+    if not text.startswith("{") or not text.endswith("}"):
+        return False
+    if text.count("\n{") != lines - 1 or text.count("}\n") != lines - 1:
+        return False
+    try:
+        objs = _DECODER.decode("[" + text.replace("\n", ",") + "]")
+    except (ValueError, RecursionError):
+        return False
+    if len(objs) != lines:
+        return False
+    for obj in objs:
+        if type(obj) is not dict or obj.get("run_id") != run_id:
+            return False
+        kind = obj.get("kind")
         if kind == "line":
-            raw = obj["raw"]
-            if not isinstance(raw, str):
-                raise TypeError("raw is not a string")
-            event = parse_line(raw, truncated=bool(obj.get("truncated", False)))
-            self.tally.add(event)
-            self.items.append((t, EventReceived(t, event, raw)))
-        elif kind == "stderr":
-            line = str(obj["line"])
-            self.gil_module = self.gil_module or gil_reenabled_module(line)
-            self.stderr_tail = [*self.stderr_tail[-49:], line]
-            self.items.append((t, StderrReceived(t, line)))
-        elif kind == "sample":
-            sample = sample_from_json(obj)
-            self.samples.append(sample.effective_cores)
-            self.items.append((t, SampleTaken(sample)))
-        elif kind == "cores":
-            percent = tuple(float(x) for x in obj["percent"])
-            self.items.append((t, CoreSampleTaken(CoreSample(t=t, percent=percent))))
+            t = obj.get("t")
+            # type() is exact: a bool is not a time; NaN fails the comparison, inf the bound.
+            if (type(t) is not float and type(t) is not int) or not 0 <= t < math.inf:
+                return False
+            if type(obj.get("raw")) is not str:
+                return False
+        elif kind in _META_KINDS or not isinstance(kind, str):
+            return False
         else:
-            raise ValueError(f"unknown record kind {kind!r}")
+            try:
+                _check_item(kind, obj)
+            except (ValueError, TypeError, KeyError):
+                return False
+    return True
 
-    def build(self, errors: list[str]) -> RecordedRun | None:
-        if self.result_error:
-            errors.append(self.result_error)
-        result = self.result
-        spec = self.spec
-        if spec is None and result is None:
-            errors.append(f"run {self.run_id}: neither its start nor its result was recorded; skipped")
-            return None
-        if spec is None:
-            assert result is not None
-            spec = RunSpec(
-                target=result.target,
-                workload=result.workload,
-                threads=result.threads,
-                size=result.size,
-                executor=result.executor,
+
+class _Indexer:
+    """One pass over a recording: which byte ranges hold which run, and every run's start and result."""
+
+    def __init__(self, path: Path, validate: bool) -> None:
+        self.path = path
+        self.validate = validate
+        self.sources: dict[str, _RunSource] = {}
+        self.skipped = 0
+        self.current: _RunSource | None = None
+        self.needle = b""
+
+    def _source(self, run_id: str) -> _RunSource:
+        source = self.sources.get(run_id)
+        if source is None:
+            source = self.sources[run_id] = _RunSource(self.path, run_id)
+        if source is not self.current:
+            self.current = source
+            self.needle = _RUN_ID_KEY + run_id.encode() + b'"'
+        return source
+
+    def block(self, offset: int, data: bytes | None) -> None:
+        if data is None:
+            self.skipped += 1  # an over-long line: left out of every range
+            return
+        current = self.current
+        if self.validate and current is not None and not _META_RE.search(data):
+            if _all_records_of(data, current.run_id):
+                current.add(offset, offset + len(data))
+                return
+        if not self.validate and current is not None:
+            lines = data.count(b"\n") + (not data.endswith(b"\n"))
+            if (
+                data.count(self.needle) == lines
+                and data.count(_RUN_ID_KEY) == lines
+                and not _META_RE.search(data)
+            ):
+                # The fast path: each line of the block names the current run once, none starts or ends
+                # a run: the whole block is the current run's, no line looked at one by one.
+                current.add(offset, offset + len(data))
+                return
+        pos = offset
+        for line in data.split(b"\n"):
+            end = pos + len(line) + 1
+            self.line(pos, min(end, offset + len(data)), line)
+            pos = end
+
+    def line(self, start: int, end: int, line: bytes) -> None:
+        if not line.strip():
+            return
+        if self.validate or _META_RE.search(line):
+            self._parsed(start, end, line)
+            return
+        match = _RUN_ID_RE.search(line)
+        if match is None:
+            if self.current is not None:
+                self.current.add(start, end)  # counted when the run is read
+            else:
+                self.skipped += 1
+            return
+        self._source(match.group(1).decode("utf-8", errors="replace")).add(start, end)
+
+    def _parsed(self, start: int, end: int, line: bytes) -> None:
+        obj = _decode(line)
+        kind = obj.get("kind") if obj is not None else None
+        run_id = obj.get("run_id") if obj is not None else None
+        if obj is None or not isinstance(kind, str) or not isinstance(run_id, str):
+            self.skipped += 1
+            return
+        source = self._source(run_id)
+        try:
+            if kind == "run_start":
+                source.start = _start_from_json(obj)
+            elif kind == "result":
+                try:
+                    source.result = result_from_json(obj.get("result"))
+                except (ValueError, TypeError) as exc:
+                    source.result_error = f"run {run_id}: unreadable result ({exc}); rebuilt from its lines"
+                    raise
+            else:
+                _check_item(kind, obj)
+        except (ValueError, TypeError, KeyError):
+            self.skipped += 1
+            return
+        source.add(start, end)
+
+    def recording(self) -> Recording:
+        errors: list[str] = []
+        runs: list[RecordedRun] = []
+        for source in self.sources.values():
+            if source.result_error:
+                errors.append(source.result_error)
+            start, result = source.start, source.result
+            if start is None and result is None:
+                errors.append(f"run {source.run_id}: neither its start nor its result was recorded; skipped")
+                source.skipped = 0  # its lines are not read: not counted as a run's either
+                self.skipped += _count_lines(source)
+                continue
+            if start is not None:
+                spec = start.spec
+            else:
+                assert result is not None
+                spec = RunSpec(
+                    target=result.target,
+                    workload=result.workload,
+                    threads=result.threads,
+                    size=result.size,
+                    executor=result.executor,
+                )
+            runs.append(
+                RecordedRun(
+                    run_id=source.run_id,
+                    spec=spec,
+                    argv=start.argv if start else (),
+                    pid=start.pid if start else 0,
+                    noisy=start.noisy if start else False,
+                    started_at=start.started_at if start else 0.0,
+                    source=source,
+                )
             )
-        if result is None:
-            result = self._reconstruct(spec)
-        return RecordedRun(
-            run_id=self.run_id,
-            spec=spec,
-            argv=self.argv,
-            pid=self.pid,
-            noisy=self.noisy,
-            started_at=self.started_at,
-            items=tuple(self.items),
-            result=result,
-            timeline=self.tally.timeline.snapshot(),
-        )
+        return Recording(self.path, tuple(runs), self.skipped, tuple(errors))
 
-    def _reconstruct(self, spec: RunSpec) -> RunResult:
-        tally = self.tally
-        summary = tally.summary
-        status: RunStatus
-        if summary is not None:
-            status = "ok" if summary.ok and not summary.aborted else "failed"
-        elif tally.error is not None:
-            status = "crashed"
-        else:
-            status = "error"
-        message = (
-            f"incomplete recording: the run has no result record (rebuilt from {len(self.items)} records)"
-        )
-        if tally.error is not None:
-            first = tally.error.message.strip().splitlines()
-            message += f"; error: {first[0] if first else 'unknown'}"
-        return tally.result(
-            spec,
-            run_id=self.run_id,
-            status=status,
-            message=message,
-            harness_wall_s=self.last_t,
-            noisy=self.noisy,
-            gil_module=self.gil_module,
-            stderr_tail="\n".join(self.stderr_tail)[-8192:],
-            started_at=self.started_at,
-            sampled_cores=sum(self.samples) / len(self.samples) if self.samples else None,
-            complete=False,
-        )
+
+def _count_lines(source: _RunSource) -> int:
+    bounds = source.bounds
+    if not bounds:
+        return 0
+    return sum(1 for _ in source.items()) + source.skipped
+
+
+def _load(path: Path, *, validate: bool) -> Recording:
+    path = Path(path)
+    try:
+        fd = open_regular(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise RecordingError(f"cannot read {path}: no such file") from None
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {reason(exc)}") from None
+    indexer = _Indexer(path, validate)
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            first = fh.readline(_HEADER_MAX)
+            while first and not first.strip():
+                first = fh.readline(_HEADER_MAX)
+            if not first or not _is_recording_header(first):
+                raise RecordingError(f"{path} is not a gildash recording")
+            for offset, block in _blocks(fh, fh.tell(), None):
+                indexer.block(offset, block)
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {reason(exc)}") from None
+    return indexer.recording()
 
 
 def read_recording(path: Path) -> Recording:
-    """Read a recording, skipping (and counting) lines it cannot use; RecordingError if not a recording."""
-    try:
-        with Path(path).open("r", encoding="utf-8", errors="replace") as fh:
-            lines = fh.readlines()
-    except OSError as exc:
-        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None or not _is_recording_header(lines[first]):
-        raise RecordingError(f"{path} is not a gildash recording")
-    builders: dict[str, _RunBuilder] = {}
-    skipped = 0
-    for line in lines[first + 1 :]:
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError):
-            skipped += 1
-            continue
-        if not isinstance(obj, dict):
-            skipped += 1
-            continue
-        kind, run_id = obj.get("kind"), obj.get("run_id")
-        if not isinstance(kind, str) or not isinstance(run_id, str):
-            skipped += 1
-            continue
-        builder = builders.get(run_id)
-        if builder is None:
-            builder = builders[run_id] = _RunBuilder(run_id)
-        try:
-            builder.add(kind, obj)
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
-            skipped += 1
-    errors: list[str] = []
-    runs = [run for b in builders.values() if (run := b.build(errors)) is not None]
-    return Recording(runs=tuple(runs), skipped=skipped, errors=tuple(errors))
+    """Read a whole recording once, checking every record (exact `skipped`); runs' updates are read again
+    only when iterated. Bounded memory whatever the file size; RecordingError if it is not a recording."""
+    return _load(path, validate=True)
+
+
+def open_recording(path: Path) -> Recording:
+    """Index a recording quickly (which byte ranges hold which run; starts and results parsed), for replay:
+    the runs' updates are read and checked when iterated. Bounded memory; RecordingError as read_recording."""
+    return _load(path, validate=False)
 
 
 # --- replay --------------------------------------------------------------------------------------
@@ -484,10 +847,18 @@ class ReplayRun:
         rec = self.recorded
         yield RunStarted(rec.run_id, rec.spec, rec.pid, rec.argv, rec.noisy)
         last_t = 0.0
-        for t, update in rec.items:
-            if self._stopped:
+        items = iter(rec.items)
+        while not self._stopped:
+            try:
+                t, update = next(items)
+            except StopIteration:
                 break
-            gap = min(max(t - last_t, 0.0), self._max_gap)
+            except (
+                RecordingError,
+                OSError,
+            ):  # the file went away mid-replay: end it, RunFinished still comes
+                break
+            gap = min(max(t - last_t, 0.0), self._max_gap) if math.isfinite(t - last_t) else 0.0
             await self._wait(gap / self._speed if self._speed > 0 else 0.0)
             if self._stopped:
                 break

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import os
 import secrets
@@ -35,7 +36,10 @@ from gildash.engine.model import (
     Target,
 )
 from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line
+from gildash.engine.reaper import OWNER_MARKER, RUN_MARKER, kill_marked, owner_value, reap_orphans
+from gildash.engine.safejson import plain
 from gildash.engine.sampler import CoreSampler, TreeSampler, kill_processes, system_noise
+from gildash.engine.stall import STALL_AFTER_S, StallWatch
 
 if TYPE_CHECKING:
     from gildash.engine.recording import Recorder
@@ -56,6 +60,9 @@ MAX_SWITCH_INTERVAL_S = 1.0
 """Upper bound on --switch-interval (the workloads refuse more)."""
 KILL_GRACE_S = 2.0
 """Seconds between SIGTERM and SIGKILL."""
+DRAIN_S = 0.5
+"""After the run's processes are gone, how long its pipes may still be read (one we never found may hold
+them)."""
 NOISE_CORES = 0.1
 """Other processes using more than this many cores before a run make it 'noisy'."""
 STDERR_TAIL_LINES = 50
@@ -63,6 +70,23 @@ STDERR_TAIL_BYTES = 8192
 _QUEUE_BATCHES = 4  # bounded: a flooding workload is throttled through its pipe, never dropped
 _BATCH_MAX = 256  # updates per batch: at most _QUEUE_BATCHES * _BATCH_MAX wait (plus one read in hand)
 _READ_CHUNK = 1 << 16
+
+
+class _ExitProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """The stream protocol plus a future set when the process exits, whoever still holds its pipes.
+
+    asyncio's Process.wait() returns only once every pipe is closed too, so a descendant that keeps the
+    workload's stdout would hold the run open as long as it lives.
+    """
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=limit, loop=loop)
+        self.exited: asyncio.Future[Any] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(time.monotonic())
 
 
 class RunSpecError(ValueError):
@@ -187,6 +211,7 @@ class Run:
         core_sample_interval: float | None = 0.25,
         max_line: int = 1 << 20,
         noise_check: bool = True,
+        stall_after_s: float = STALL_AFTER_S,
     ) -> None:
         self.spec = spec
         self.run_id = new_run_id()
@@ -216,6 +241,8 @@ class Run:
         self._started_at = time.time()
         self._argv: tuple[str, ...] = ()
         self._noisy = False
+        self._stall = StallWatch(stall_after_s)
+        self._exited_at: float | None = None
 
     # --- public --------------------------------------------------------------------------------
 
@@ -293,7 +320,10 @@ class Run:
             result = self._result("error", f"internal error: {type(exc).__name__}: {exc}", None)
         self.result = result
         if self._recorder is not None:
-            self._recorder.result(self.run_id, result)
+            try:
+                self._recorder.result(self.run_id, result)
+            except Exception as exc:  # the recording may lose its result record, never the run its end
+                self._recorder.error = self._recorder.error or f"cannot record the result: {exc}"
         await self._emit(RunFinished(result))
 
     async def _started(self, pid: int) -> None:
@@ -316,57 +346,70 @@ class Run:
             await self._started(0)
             return self._result("stopped", "stopped before it started", None)
 
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(reap_orphans)  # what a gildash killed with -9 could not reap
+        env = build_env(spec.target)
+        env[RUN_MARKER] = self.run_id  # inherited by every descendant: finds those that leave the group
+        env[OWNER_MARKER] = owner_value()
         self._t0 = time.monotonic()
         self._started_at = time.time()
+        loop = asyncio.get_running_loop()
         try:
-            proc = await asyncio.create_subprocess_exec(
+            transport, protocol = await loop.subprocess_exec(
+                lambda: _ExitProtocol(_READ_CHUNK, loop),
                 *self._argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                env=build_env(spec.target),
+                env=env,
                 start_new_session=True,  # own process group: one killpg reaches every child
-                limit=_READ_CHUNK,
             )
         except (OSError, ValueError) as exc:
             await self._started(0)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             return self._result("error", f"cannot run {self._argv[0]}: {reason}", None)
 
-        await self._started(proc.pid)
-        tree = TreeSampler(proc.pid, t0=self._t0)
-        self._tree = tree
-        assert proc.stdout is not None and proc.stderr is not None
-        readers = [
-            asyncio.create_task(self._pump(proc.stdout, self._max_line, self._on_stdout)),
-            asyncio.create_task(self._pump(proc.stderr, STDERR_TAIL_BYTES, self._on_stderr)),
-        ]
-        samplers = [asyncio.create_task(self._sample_loop(tree))]
-        if self._core_interval is not None:  # None: the caller samples (and records) cores itself
-            samplers.append(asyncio.create_task(self._core_loop(self._core_interval)))
-        wait_task = asyncio.ensure_future(proc.wait())
+        pid = transport.get_pid()
         try:
-            assert self._stop_event is not None
-            stop_task = asyncio.ensure_future(self._stop_event.wait())
+            await self._started(pid)
+            tree = TreeSampler(pid, t0=self._t0)
+            self._tree = tree
+            assert protocol.stdout is not None and protocol.stderr is not None
+            readers = [
+                asyncio.create_task(self._pump(protocol.stdout, self._max_line, self._on_stdout)),
+                asyncio.create_task(self._pump(protocol.stderr, STDERR_TAIL_BYTES, self._on_stderr)),
+            ]
+            samplers = [asyncio.create_task(self._sample_loop(tree))]
+            if self._core_interval is not None:  # None: the caller samples (and records) cores itself
+                samplers.append(asyncio.create_task(self._core_loop(self._core_interval)))
+            exited = protocol.exited
             try:
-                await asyncio.wait(
-                    {wait_task, stop_task}, timeout=spec.timeout_s, return_when="FIRST_COMPLETED"
-                )
+                assert self._stop_event is not None
+                stop_task: asyncio.Future[Any] = asyncio.ensure_future(self._stop_event.wait())
+                try:
+                    await asyncio.wait(
+                        {exited, stop_task}, timeout=spec.timeout_s, return_when="FIRST_COMPLETED"
+                    )
+                finally:
+                    stop_task.cancel()
+                if not exited.done():
+                    if self._stop_reason is None:
+                        self._stop_reason = "timeout"
+                    await self._terminate(pid, tree, exited)
             finally:
-                stop_task.cancel()
-            if not wait_task.done():
-                if self._stop_reason is None:
-                    self._stop_reason = "timeout"
-                await self._terminate(proc.pid, tree, wait_task)
+                await self._reap(pid, tree, exited, readers, samplers)
         finally:
-            await self._reap(proc.pid, tree, wait_task, readers, samplers)
-        return self._result(None, "", proc.returncode)
+            transport.close()  # closes the pipes whoever else holds them; the process is gone by now
+        if exited.done() and not exited.cancelled():
+            self._exited_at = exited.result()  # harness wall ends at the exit, not after the reaping
+        return self._result(None, "", transport.get_returncode())
 
-    async def _terminate(self, pid: int, tree: TreeSampler, wait_task: asyncio.Future[int]) -> None:
+    async def _terminate(self, pid: int, tree: TreeSampler, wait_task: asyncio.Future[Any]) -> None:
         # Snapshot the tree first: once the leader dies its children are re-parented and unfindable.
         with contextlib.suppress(Exception):
             await asyncio.to_thread(tree.tree)
         _killpg(pid, signal.SIGTERM)
+        _killpg(pid, signal.SIGCONT)  # a stopped (SIGSTOP) process acts on SIGTERM only once continued
         try:
             await asyncio.wait_for(asyncio.shield(wait_task), KILL_GRACE_S)
         except TimeoutError:
@@ -376,20 +419,23 @@ class Run:
         self,
         pid: int,
         tree: TreeSampler,
-        wait_task: asyncio.Future[int],
+        exited: asyncio.Future[Any],
         readers: list[asyncio.Task[None]],
         samplers: list[asyncio.Task[None]],
     ) -> None:
-        # Whatever happened: the whole group and every descendant ever seen die with the run.
-        if not wait_task.done() or not _pid_in_use(pid):
+        # Whatever happened: the whole group, every descendant ever seen and every process carrying the
+        # run's marker (escaped the group: new session, double fork) die with the run.
+        if not exited.done() or not _pid_in_use(pid):
             _killpg(pid, signal.SIGKILL)
         kill_processes(tree.known_processes())
         with contextlib.suppress(Exception):
-            await asyncio.shield(wait_task)
+            await asyncio.to_thread(kill_marked, self.run_id)
+        with contextlib.suppress(Exception):
+            await asyncio.shield(exited)
         for task in samplers:
             task.cancel()
-        # Readers end at EOF; an escaped process we never saw could hold the pipe, so bound the wait.
-        done, pending = await asyncio.wait(readers, timeout=KILL_GRACE_S)
+        # Readers end at EOF; a process we never found could hold a pipe, so drain only briefly.
+        done, pending = await asyncio.wait(readers, timeout=DRAIN_S)
         for task in pending:
             task.cancel()
         await asyncio.gather(*samplers, *readers, return_exceptions=True)
@@ -450,6 +496,10 @@ class Run:
             if recorder is not None:
                 records.append((t, text, truncated))
             updates.append(EventReceived(t, event, text))
+        if updates:
+            resumed = self._stall.output(t)
+            if resumed is not None:
+                updates.append(resumed)
         if recorder is not None and records:
             # One write and one flush per read: kill -9 loses at most the lines of the chunk in flight.
             recorder.lines(self.run_id, records)
@@ -483,6 +533,9 @@ class Run:
             if self._recorder is not None:
                 self._recorder.sample(self.run_id, sample)
             await self._emit(SampleTaken(sample))
+            change = self._stall.sample(sample.t, sample.effective_cores)
+            if change is not None:
+                await self._emit(change)
 
     async def _core_loop(self, interval: float) -> None:
         sampler = CoreSampler()
@@ -513,12 +566,12 @@ class Run:
         exit_code = returncode if returncode is not None and returncode >= 0 else None
         sig = -returncode if returncode is not None and returncode < 0 else None
         tree = self._tree
-        return tally.result(
+        result = tally.result(
             spec,
             run_id=self.run_id,
             status=status,
             message=message,
-            harness_wall_s=max(0.0, time.monotonic() - self._t0),
+            harness_wall_s=max(0.0, (self._exited_at or time.monotonic()) - self._t0),
             noisy=self._noisy,
             gil_module=self._gil_module,
             stderr_tail=self._stderr_text(),
@@ -528,6 +581,20 @@ class Run:
             exit_code=exit_code,
             signal=sig,
             recording=str(self._recorder.path) if self._recorder is not None else None,
+        )
+        stalled_s = self._stall.longest_s
+        if stalled_s and result.status in ("timeout", "stopped", "crashed", "failed"):
+            message = f"{result.message}; stalled: no output and no CPU for {stalled_s:.1f} s"
+        else:
+            message = result.message
+        # Whatever the workload reported must be safe to show, copy and serialise (no nesting a thousand
+        # deep, no Infinity): bounded here once, for every consumer.
+        return dataclasses.replace(
+            result,
+            result_value=plain(result.result_value),
+            metrics=plain(result.metrics),
+            stalled_s=stalled_s,
+            message=message,
         )
 
     def _decide(self, returncode: int | None) -> tuple[RunStatus, str]:

@@ -35,7 +35,14 @@ SHORT_RUN_S = 0.05
 """Walls below this are dominated by start-up jitter and scheduler noise."""
 
 WarningKind = Literal[
-    "gil-reenabled", "noisy", "high-variance", "too-short", "oversubscribed", "failed", "no-baseline"
+    "gil-reenabled",
+    "noisy",
+    "high-variance",
+    "too-short",
+    "oversubscribed",
+    "failed",
+    "no-baseline",
+    "stalled",
 ]
 
 
@@ -268,6 +275,24 @@ def _cores_available() -> int | None:
         return os.cpu_count()
 
 
+def stall_warnings(runs: Sequence[RunResult]) -> list[SweepWarning]:
+    """One warning per target whose runs stalled (no output and no CPU for a while)."""
+    stalled: dict[str, list[RunResult]] = {}
+    for r in runs:
+        if r.stalled_s > 0:
+            stalled.setdefault(r.target.id, []).append(r)
+    return [
+        SweepWarning(
+            "stalled",
+            f"{target_id}: {len(bad)} run(s) stalled (no output and no CPU for up to "
+            f"{max(r.stalled_s for r in bad):.1f} s): the workload waits on something (a lock, input, a "
+            "child); check its stderr, or set --timeout",
+            target_id,
+        )
+        for target_id, bad in stalled.items()
+    ]
+
+
 Audience = Literal["cli", "dashboard"]
 """Who reads a warning's remedy: a command-line user (flags) or a dashboard user (keys)."""
 
@@ -327,6 +352,8 @@ def collect_warnings(
                 target_id,
             )
         )
+
+    warnings.extend(stall_warnings(runs))
 
     targets_with_points = {p.target_id for p in result.points}
     with_baseline = {p.target_id for p in result.points if p.threads == 1 and not math.isnan(p.median_s)}
