@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gildash.engine.machine import MachineFacts
+
 Executor = Literal["thread", "process"]
 Scaling = Literal["weak", "strong", "none"]
 TargetKind = Literal["python", "rust", "command"]
@@ -276,6 +278,8 @@ class RunResult:
     """Path of the recording this run was appended to."""
     complete: bool = True
     """False when reconstructed from a recording that ended before the run finished."""
+    machine: MachineFacts | None = None
+    """The machine's facts read just before the run (None when not read, e.g. older recordings)."""
 
 
 @dataclass(frozen=True)

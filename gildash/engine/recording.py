@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from gildash.engine.machine import machine_from_dict
 from gildash.engine.model import (
     CoreSample,
     CoreSampleTaken,
@@ -101,6 +102,7 @@ def result_from_json(data: Mapping[str, Any]) -> RunResult:
             "target": target_from_json,
             "worker_durations": lambda v: tuple(float(x) for x in v),
             "metrics": lambda v: dict(v) if isinstance(v, Mapping) else {},
+            "machine": machine_from_dict,
         },
     )
 
