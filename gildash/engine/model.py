@@ -383,6 +383,10 @@ class SweepPoint:
     """Every repeat passed."""
     gil_reenabled: bool = False
     """Any repeat ran with the GIL re-enabled."""
+    size: int | None = None
+    """--size of the point's runs (None when unknown or when its repeats differ)."""
+    unit_s: float | None = None
+    """Median seconds per unit of work: wall / (size x threads) for weak scaling, wall / size otherwise."""
 
 
 @dataclass(frozen=True)
@@ -437,6 +441,8 @@ class SweepPlan:
     """thread or process."""
     timeout_s: float | None = None
     """Per-run timeout."""
+    sizes: tuple[tuple[str, int], ...] = ()
+    """Per-target --size by target id (calibrated sizes); overrides size for those targets."""
 
 
 @dataclass(frozen=True)
