@@ -115,8 +115,9 @@ def value_items(lock: Any, value: Any, k: int) -> None:
 
 
 def dict_items(d: dict[int, int], base: int, k: int) -> None:
+    mask = DICT_KEYS - 1  # a local: no global lookup inside the loop
     for i in range(base, base + k):
-        d[i & (DICT_KEYS - 1)] = i
+        d[i & mask] = i
 
 
 def work(index: int, args: argparse.Namespace, ctx: proto.WorkerContext, shared: Any) -> dict[str, Any]:
