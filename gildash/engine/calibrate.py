@@ -44,6 +44,9 @@ class CalibrationPolicy:
     """Longest accepted 1-thread wall (a baseline need not be slow to be meaningful)."""
     probe_min_s: float = 0.02
     """Runs shorter than this are mostly start-up noise: grow the size instead of extrapolating."""
+    settle: float = 0.75
+    """A run in the window but under settle x target_s, extrapolated from a run shorter than min_s, is
+    refined once from itself: short probes carry start-up cost and make the extrapolation fall short."""
     growth: int = 10
     """Size factor per probe while runs are too short to extrapolate from."""
     max_runs: int = 8
@@ -98,20 +101,26 @@ async def calibrate(
     """(size, wall_s, runs, finished_at) of a verified run inside [min_s, max_s]; raises CalibrationError.
 
     Run small, extrapolate linearly to target_s from the first run at least probe_min_s long, verify by
-    running the extrapolated size; a verification outside the window extrapolates again from itself.
+    running the extrapolated size; a verification outside the window (or short of settle x target_s)
+    extrapolates again from itself.
     """
     policy = policy if policy is not None else CalibrationPolicy()
     t0 = clock()
     size = max(1, min(int(start_size), policy.max_size))
     tried: dict[int, float] = {}
+    basis = 0.0  # wall of the run the current size was extrapolated from (0: the start size)
     for runs in range(1, policy.max_runs + 1):
         wall = await run(size)
         if wall is None or not math.isfinite(wall) or wall < 0:
             raise CalibrationError(f"the run at size {size} failed, so no size could be calibrated")
         tried[size] = wall
-        if policy.min_s <= wall <= policy.max_s:
+        in_window = policy.min_s <= wall <= policy.max_s
+        settled = wall >= policy.settle * policy.target_s or basis >= policy.min_s
+        if in_window and (settled or runs == policy.max_runs):
             return size, wall, runs, clock()
         if clock() - t0 > policy.budget_s:
+            if in_window:
+                return size, wall, runs, clock()
             break
         if wall < policy.probe_min_s:
             proposed = size * policy.growth
@@ -119,7 +128,10 @@ async def calibrate(
             proposed = nice_size(size * policy.target_s / wall)
         proposed = max(1, min(proposed, policy.max_size))
         if proposed in tried or proposed == size:
+            if in_window:
+                return size, wall, runs, clock()
             break
+        basis = wall
         size = proposed
     shown = ", ".join(f"{s}: {w:.3g} s" for s, w in sorted(tried.items()))
     raise CalibrationError(

@@ -71,6 +71,16 @@ async def test_nonlinear_cost_is_re_extrapolated_until_inside_the_window() -> No
     assert fake.sizes[-1] == size
 
 
+async def test_start_up_cost_in_short_probes_is_refined_away() -> None:
+    # 50 ms of start-up inside every wall: the 0.1 s probe doubles the per-unit cost
+    fake = FakeWorkload(cost=1e-7, overhead=0.05)
+    size, wall, _, _ = await calibrate(fake.run, start_size=500_000, clock=fake.clock)
+    first_verify = fake.sizes[1]
+    assert 0.3 <= fake.overhead + fake.cost * first_verify < 0.75 * 0.5  # in the window, yet short
+    assert len(fake.sizes) == 3 and size > first_verify
+    assert wall == pytest.approx(0.5, rel=0.1)
+
+
 async def test_a_failed_run_is_an_error_with_its_size() -> None:
     fake = FakeWorkload(cost=1e-7, fail_at=1_000_000)
     with pytest.raises(CalibrationError, match="size 1000000 failed"):
