@@ -184,3 +184,17 @@ async def test_an_unwritable_cache_still_returns_the_calibration(tmp_path: Path)
     fake = FakeWorkload(cost=1e-6)
     cal, cached = await calibrated_size(_target(tmp_path), "w", fake.run, start_size=500_000, cache=cache)
     assert not cached and cal.size == 500_000
+
+
+async def test_runner_size_run_times_one_real_thread_and_reports_failures() -> None:
+    import sys
+
+    from gildash.engine.calibrate import runner_size_run
+    from gildash.engine.model import RunSpec
+
+    python = Target(id="py", label="test python", executable=sys.executable, kind="python")
+    run = runner_size_run(RunSpec(target=python, workload="sum_squares", threads=4, size=1))
+    wall = await run(20_000)
+    assert wall is not None and 0 < wall < 5
+    broken = runner_size_run(RunSpec(target=python, workload="no_such_workload"))
+    assert await broken(1000) is None
