@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gildash.engine.machine import MachineFacts
+
 Executor = Literal["thread", "process"]
 Scaling = Literal["weak", "strong", "none"]
 TargetKind = Literal["python", "rust", "command"]
@@ -410,6 +412,8 @@ class RunResult:
     stalled_s: float = 0.0
     """Longest stretch (seconds) with no stdout line and no CPU used, once it reached the stall threshold
     (0.0: never stalled)."""
+    machine: MachineFacts | None = None
+    """The machine's facts read just before the run (None when not read, e.g. older recordings)."""
 
 
 @dataclass(frozen=True)
@@ -527,6 +531,10 @@ class SweepPoint:
     """Every repeat passed."""
     gil_reenabled: bool = False
     """Any repeat ran with the GIL re-enabled."""
+    size: int | None = None
+    """--size of the point's runs (None when unknown or when its repeats differ)."""
+    unit_s: float | None = None
+    """Median seconds per unit of work: wall / (size x threads) for weak scaling, wall / size otherwise."""
 
 
 @dataclass(frozen=True)
@@ -585,6 +593,8 @@ class SweepPlan:
     """Further workload flags for every run (a size preset's --duration, say), passed through unchanged."""
     switch_interval_s: float | None = None
     """sys.setswitchinterval() for every Python run (--switch-interval); None: each interpreter's own."""
+    sizes: tuple[tuple[str, int], ...] = ()
+    """Per-target --size by target id (calibrated sizes); overrides size for those targets."""
 
 
 @dataclass(frozen=True)

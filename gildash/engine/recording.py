@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from gildash.engine import safejson, typed
+from gildash.engine.machine import machine_from_dict
 from gildash.engine.model import (
     CoreSample,
     CoreSampleTaken,
@@ -84,7 +85,7 @@ def spec_from_json(data: Any) -> RunSpec:
 
 def result_from_json(data: Any) -> RunResult:
     """Inverse of to_json for a RunResult; TypedError when a field does not fit."""
-    return typed.build(RunResult, data, "result")
+    return typed.build(RunResult, data, "result", {"machine": machine_from_dict})
 
 
 def sample_from_json(data: Any) -> ProcSample:

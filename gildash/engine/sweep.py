@@ -62,17 +62,20 @@ def plan_runs(plan: SweepPlan) -> list[tuple[RunSpec, bool]]:
     """Every run of the sweep in execution order, as (spec, is_warmup).
 
     Per target: an optional warm-up at the largest thread count, then the repeats interleaved across
-    thread counts (repeat 1 of every thread count, then repeat 2, ...).
+    thread counts (repeat 1 of every thread count, then repeat 2, ...). A target listed in plan.sizes
+    runs at its own size (a calibrated one), every other target at plan.size.
     """
     threads = sorted(set(plan.threads))
     out: list[tuple[RunSpec, bool]] = []
+    sizes = dict(plan.sizes)
 
     def spec(target_index: int, n: int) -> RunSpec:
+        target = plan.targets[target_index]
         return RunSpec(
-            target=plan.targets[target_index],
+            target=target,
             workload=plan.workload,
             threads=n,
-            size=plan.size,
+            size=sizes.get(target.id, plan.size),
             executor=plan.executor,
             timeout_s=plan.timeout_s,
             extra_args=plan.extra_args,
@@ -165,6 +168,21 @@ def _speedup(scaling: Scaling, threads: int, t1: float, tn: float) -> float | No
     return threads * t1 / tn if scaling == "weak" else t1 / tn
 
 
+def work_units(scaling: Scaling, size: int | None, threads: int) -> int | None:
+    """Units of work a run did: size x threads for weak scaling (size is per worker), else size."""
+    if size is None or size < 1:
+        return None
+    return size * threads if scaling == "weak" else size
+
+
+def unit_seconds(scaling: Scaling, run: RunResult) -> float | None:
+    """Wall seconds per unit of work of one timed run (None when its size is unknown)."""
+    units = work_units(scaling, run.size, run.threads)
+    if units is None or run.wall_s is None or not _timed(run):
+        return None
+    return run.wall_s / units
+
+
 def summarize(
     workload: str, scaling: Scaling, runs: Sequence[RunResult], *, rust_id: str | None = None
 ) -> SweepResult:
@@ -173,10 +191,13 @@ def summarize(
     Groups by (target id, threads). Only runs with status ok time a point (wall_s, the workload's own
     barrier-to-end time, never the harness wall); a point whose repeats did not all pass has ok=False,
     and a point with no passing repeat has NaN times and no speedup. Speedup is always against the
-    same target's 1-thread median (weak: N*t1/tN, strong and none: t1/tN); a target without a passing
-    1-thread point gets speedup None rather than a borrowed baseline. vs_rust is this median over the
-    native baseline's median at the same thread count, when it has that point (the baseline: rust_id,
-    else the first target that is_native_baseline).
+    same target's 1-thread point (weak: N*t1/tN, strong and none: t1/tN), computed per unit of work
+    when the sizes are known so a different size at 1 thread still compares fairly; a target without a
+    passing 1-thread point gets speedup None rather than a borrowed baseline. vs_rust compares time per
+    unit of work (wall / (size x threads) for weak scaling, wall / size otherwise) with the rust
+    target's at the same thread count, so each target may run at its own calibrated size; None when
+    either size is unknown.
+    The native baseline is rust_id, else the first target that is_native_baseline.
     """
     if rust_id is None:
         rust_id = next((r.target.id for r in runs if r.target.is_native_baseline), None)
@@ -188,10 +209,14 @@ def summarize(
         groups.setdefault((r.target.id, r.threads), []).append(r)
 
     medians: dict[tuple[str, int], float] = {}
+    unit_medians: dict[tuple[str, int], float] = {}
     for key, members in groups.items():
         timed_walls = [r.wall_s for r in members if _timed(r) and r.wall_s is not None]
         if timed_walls:
             medians[key] = statistics.median(timed_walls)
+        units = [unit_seconds(scaling, r) for r in members if _timed(r)]
+        if units and all(u is not None for u in units):
+            unit_medians[key] = statistics.median(u for u in units if u is not None)
 
     points: list[SweepPoint] = []
     for target_id in target_order:
@@ -201,9 +226,17 @@ def summarize(
             walls = tuple(r.wall_s for r in timed if r.wall_s is not None)
             median = medians.get((target_id, threads))
             t1 = medians.get((target_id, 1))
-            speedup = _speedup(scaling, threads, t1, median) if median is not None and t1 else None
-            rust_median = medians.get((rust_id, threads)) if rust_id is not None else None
-            vs_rust = median / rust_median if median is not None and rust_median else None
+            unit = unit_medians.get((target_id, threads))
+            unit1 = unit_medians.get((target_id, 1))
+            if unit is not None and unit1 is not None and unit > 0:
+                # per unit of work, so a 1-thread baseline at another size still compares fairly
+                speedup: float | None = unit1 / unit
+            else:
+                speedup = _speedup(scaling, threads, t1, median) if median is not None and t1 else None
+            rust_unit = unit_medians.get((rust_id, threads)) if rust_id is not None else None
+            # time per unit of work: targets may run at different (calibrated) sizes
+            vs_rust = unit / rust_unit if unit is not None and rust_unit else None
+            sizes = {r.size for r in timed}
             cores = [r.effective_cores for r in timed if r.effective_cores is not None]
             nan = math.nan
             points.append(
@@ -224,6 +257,8 @@ def summarize(
                     system_s=_mean_or_none([r.cpu_sys_s for r in timed]),
                     ok=len(timed) == len(members),
                     gil_reenabled=any(r.gil_reenabled for r in members),
+                    size=sizes.pop() if len(sizes) == 1 else None,
+                    unit_s=unit,
                 )
             )
 

@@ -188,6 +188,51 @@ def test_vs_rust_only_where_rust_has_the_point() -> None:
     assert summarize("w", "strong", runs[2:]).points[0].vs_rust is None
 
 
+def test_vs_rust_compares_time_per_unit_of_work_at_calibrated_sizes() -> None:
+    # weak scaling: Python ran 2 M per worker, Rust 500 M per worker; 2-thread runs did twice the units
+    runs = [
+        make_run("py3.13t", 1, 0.5, scaling="weak", size=2_000_000),
+        make_run("py3.13t", 2, 0.5, scaling="weak", size=2_000_000),
+        make_run("rust", 1, 0.5, scaling="weak", size=500_000_000),
+        make_run("rust", 2, 0.5, scaling="weak", size=500_000_000),
+    ]
+    result = summarize("sum_squares", "weak", runs)
+    py2, rust2 = point(result, "py3.13t", 2), point(result, "rust", 2)
+    assert py2.unit_s == pytest.approx(0.5 / 4_000_000) and rust2.unit_s == pytest.approx(0.5 / 1e9)
+    # equal walls, but Rust did 250 times the work in them: Python is 250x slower, not 1x
+    assert py2.vs_rust == pytest.approx(250.0) and point(result, "py3.13t", 1).vs_rust == pytest.approx(250.0)
+    assert py2.size == 2_000_000 and py2.speedup == pytest.approx(2.0)
+
+
+def test_strong_scaling_units_are_the_total_size() -> None:
+    runs = [make_run("py3.11", 2, 2.0, size=1000), make_run("rust", 2, 0.01, size=100_000)]
+    result = summarize("primes", "strong", runs)
+    assert point(result, "py3.11", 2).unit_s == pytest.approx(2.0 / 1000)
+    assert point(result, "py3.11", 2).vs_rust == pytest.approx((2.0 / 1000) / (0.01 / 100_000))
+
+
+def test_unknown_size_gives_no_per_unit_comparison() -> None:
+    runs = [make_run("py3.11", 1, 2.0, size=None), make_run("rust", 1, 0.5)]
+    p = point(summarize("w", "strong", runs), "py3.11", 1)
+    assert p.unit_s is None and p.vs_rust is None and p.size is None
+    assert not math.isnan(p.median_s)
+
+
+def test_speedup_per_unit_when_the_one_thread_size_differs() -> None:
+    runs = [
+        make_run("py3.13t", 1, 0.25, scaling="weak", size=1000),
+        make_run("py3.13t", 2, 1.0, scaling="weak", size=2000),
+    ]
+    # 1 thread: 0.25 ms per unit; 2 threads: 1.0 s for 4000 units, 0.25 ms per unit: 1x, not 0.5x
+    assert point(summarize("w", "weak", runs), "py3.13t", 2).speedup == pytest.approx(1.0)
+
+
+def test_mixed_sizes_within_a_point_have_no_single_size() -> None:
+    runs = [make_run("py3.11", 1, 1.0, size=1000), make_run("py3.11", 1, 2.0, size=2000)]
+    p = point(summarize("w", "strong", runs), "py3.11", 1)
+    assert p.size is None and p.unit_s == pytest.approx(1.0 / 1000)
+
+
 def test_points_keep_target_order_and_ascending_threads() -> None:
     runs = [make_run("b", 4, 1.0), make_run("a", 1, 1.0), make_run("b", 1, 1.0), make_run("a", 2, 1.0)]
     result = summarize("w", "strong", runs)
@@ -279,6 +324,17 @@ def test_plan_interleaves_repeats_across_thread_counts() -> None:
         ("py3.13t", 2, False),
         ("py3.13t", 4, False),
     ]
+
+
+def test_plan_runs_each_listed_target_at_its_own_size() -> None:
+    plan = _plan(size=5000, sizes=(("py3.13t", 7_000_000), ("rust", 1)), threads=(1, 2), repeat=1)
+    by_target = {(spec.target.id, spec.threads): spec.size for spec, _ in plan_runs(plan)}
+    assert by_target == {
+        ("py3.11", 1): 5000,
+        ("py3.11", 2): 5000,
+        ("py3.13t", 1): 7_000_000,
+        ("py3.13t", 2): 7_000_000,
+    }
 
 
 def test_plan_passes_run_parameters() -> None:

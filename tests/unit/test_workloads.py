@@ -30,6 +30,7 @@ TINY: dict[str, list[str]] = {
     "single_thread": ["--threads", "2", "--size", "3000", "--repeat", "2"],
     "queue_pipeline": ["--threads", "2", "--size", "300", "--work", "20"],
     "http_server": ["--threads", "2", "--duration", "0.4", "--size", "500", "--io-ms", "1"],
+    "contention": ["--threads", "2", "--size", "3000", "--pattern", "object", "--variant", "own"],
 }
 
 NUMBER = (int, float)
@@ -215,6 +216,7 @@ def test_declared_scaling_and_size_meaning() -> None:
         "queue_pipeline": "strong",
         "single_thread": "none",
         "http_server": "none",
+        "contention": "weak",
     }
     for name, scaling in expected.items():
         code, events, stderr = run_workload(sys.executable, name, [*TINY[name]])
@@ -292,6 +294,59 @@ def test_workload_knobs_are_validated(name: str, args: list[str]) -> None:
     assert code == 2 and events[-1]["event"] == "error"
 
 
+@pytest.mark.parametrize("variant", ["own", "shared"])
+@pytest.mark.parametrize("pattern", ["list", "object", "counter", "dict"])
+def test_contention_variants_check_their_objects_and_report_the_work_rate(
+    interpreter: tuple[str, str], pattern: str, variant: str
+) -> None:
+    _kind, python = interpreter
+    args = ["--threads", "2", "--size", "12000", "--pattern", pattern, "--variant", variant]
+    code, events, stderr = run_workload(python, "contention", args, env=env_without_gil_override())
+    check_normal_run(code, events, stderr, "contention", "thread")
+    start, summary = events[0], events[-1]
+    assert start["params"]["pattern"] == pattern and start["params"]["variant"] == variant
+    assert summary["result"] == 24000
+    metrics = summary["metrics"]
+    assert metrics["items"] == 24000 and metrics["items_per_s"] > 0
+    # the work rate can also be followed live: every worker's progress ends at its full size
+    last = {e["worker"]: e["done"] for e in events if e["event"] == "progress"}
+    assert last == {0: 12000, 1: 12000}
+
+
+@pytest.mark.parametrize("pattern", ["list", "object", "dict"])
+def test_contention_shared_objects_cannot_cross_processes(pattern: str) -> None:
+    args = ["--pattern", pattern, "--variant", "shared", "--executor", "process"]
+    code, events, _stderr = run_workload(sys.executable, "contention", args)
+    assert code == 2 and [e["event"] for e in events] == ["error"]
+    assert "needs --executor thread" in events[0]["message"]
+
+
+def test_contention_locked_counter_works_across_processes() -> None:
+    args = ["--threads", "2", "--size", "3000", "--pattern", "counter", "--variant", "shared"]
+    code, events, stderr = run_workload(sys.executable, "contention", [*args, "--executor", "process"])
+    check_normal_run(code, events, stderr, "contention", "process")
+    assert events[-1]["metrics"]["items"] == 6000
+
+
+def test_contention_checks_catch_lost_updates(workload_modules: Any) -> None:
+    c = workload_modules.contention
+    args = Namespace(size=10, threads=2, pattern="counter", variant="shared")
+
+    def worker(items: int) -> dict[str, Any]:
+        return {"items": items, "check": 0, "t0": 1.0, "t1": 2.0}
+
+    c._PARENT_SHARED["value"] = (None, [20])
+    assert c.combine(args, [worker(10), worker(10)], {}).ok
+    c._PARENT_SHARED["value"] = (None, [19])  # an increment lost to a race
+    assert not c.combine(args, [worker(10), worker(10)], {}).ok
+    args = Namespace(size=10, threads=2, pattern="list", variant="shared")
+    c._PARENT_SHARED["value"] = [7]  # a pop missing
+    assert not c.combine(args, [worker(10), worker(10)], {}).ok
+    args = Namespace(size=10, threads=1, pattern="object", variant="own")
+    assert not c.combine(args, [{"items": 10, "check": 9, "t0": 1.0, "t1": 2.0}], {}).ok
+    c._PARENT_SHARED.clear()
+
+
 # ---------------------------------------------------------------- in-process checks of the helpers
 
 
@@ -300,12 +355,17 @@ def workload_modules() -> Any:
     sys.path.insert(0, str(WORKLOADS))
     try:
         import _protocol
+        import contention
         import primes
         import queue_pipeline
         import sum_squares
 
         yield Namespace(
-            proto=_protocol, primes=primes, sum_squares=sum_squares, queue_pipeline=queue_pipeline
+            proto=_protocol,
+            primes=primes,
+            sum_squares=sum_squares,
+            queue_pipeline=queue_pipeline,
+            contention=contention,
         )
     finally:
         sys.path.remove(str(WORKLOADS))
