@@ -22,6 +22,7 @@ WORKLOADS: tuple[str, ...] = (
     "single_thread",
     "queue_pipeline",
     "http_server",
+    "contention",
 )
 """The bundled workloads (workloads/*.py), in the order the dashboard cycles through them."""
 
@@ -30,6 +31,29 @@ RUST_WORKLOADS: tuple[str, ...] = ("sum_squares", "primes")
 
 MAX_THREADS = 1024
 """Upper bound on --threads (the workloads' own bound; a typo guard far above any machine's cores)."""
+
+CONTENTION_VARIANTS: tuple[tuple[str, str], ...] = tuple(
+    (pattern, variant) for pattern in ("list", "object", "counter", "dict") for variant in ("own", "shared")
+)
+"""(pattern, variant) pairs of the contention workload: each pattern's "scales" (own) and "does not
+scale" (shared) form, in the order the dashboard cycles through them."""
+
+
+def variant_args(workload: str, variant: tuple[str, str] | None) -> tuple[str, ...]:
+    """The workload flags that pick a variant (only contention has variants)."""
+    if workload != "contention" or variant is None:
+        return ()
+    return ("--pattern", variant[0], "--variant", variant[1])
+
+
+def variant_of(workload: str, args: tuple[str, ...]) -> str:
+    """'object, shared' for a contention run's flags ('' for other workloads or no flags)."""
+    if workload != "contention":
+        return ""
+    flags = dict(zip(args[::2], args[1::2], strict=False))
+    pattern, variant = flags.get("--pattern", "list"), flags.get("--variant", "shared")
+    return f"{pattern}, {variant}"
+
 
 SINGLE_WORKER: frozenset[str] = frozenset({"single_thread"})
 """Workloads that always run one worker, whatever --threads asks (single-threaded by design)."""
@@ -51,6 +75,7 @@ HEADLINES: Mapping[str, Headline] = {
     "http_server": Headline("requests/s", "requests_per_s"),
     "single_thread": Headline("loops/s", "loops_per_s"),
     "queue_pipeline": Headline("items/s", None, per_size=True),
+    "contention": Headline("items/s", "items_per_s"),
 }
 """Headline figure per workload; the others are judged by wall time alone."""
 

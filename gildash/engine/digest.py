@@ -46,6 +46,8 @@ class RunDigest:
     """Log lines that arrived but fell out of `lines` (not shown on screen)."""
     progress: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Latest (done, total) per worker."""
+    progress_t: float | None = None
+    """Workload time of the latest progress line (work rate = units done / this)."""
     samples: list[SampleTaken] = field(default_factory=list)
     """Process-tree samples in order (the lanes keep a history of them)."""
     core_samples: list[CoreSampleTaken] = field(default_factory=list)
@@ -92,6 +94,7 @@ class RunDigester:
             d.add_line("bad" if isinstance(event, MalformedLine) else "out", update.raw)
             if isinstance(event, ProgressEvent):
                 d.progress[event.worker] = (event.done, event.total)
+                d.progress_t = event.t
             elif isinstance(event, SlicesEvent):
                 d.slices.append(event)
             elif isinstance(event, StartEvent):

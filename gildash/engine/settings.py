@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from gildash.engine.catalog import MAX_THREADS, WORKLOADS, unsupported
+from gildash.engine.catalog import CONTENTION_VARIANTS, MAX_THREADS, WORKLOADS, unsupported
 from gildash.engine.model import Executor, RunSpec, Target
 
 
@@ -67,6 +67,7 @@ PRESETS: dict[str, tuple[SizePreset, SizePreset, SizePreset]] = {
     "single_thread": _sized((6_000_000, 24_000_000, 72_000_000), "{} loop"),
     "queue_pipeline": _sized((40_000, 150_000, 450_000), "{} items, split"),
     "http_server": _timed(("0.5", "2", "6")),
+    "contention": _sized((1_000_000, 4_000_000, 12_000_000), "{} items per thread"),
 }
 """Size presets per workload."""
 
@@ -93,6 +94,8 @@ class RunSettings:
     """thread or process."""
     switch_interval_s: float | None = None
     """sys.setswitchinterval for Python workloads (None: the interpreter's own)."""
+    variant: tuple[str, str] = CONTENTION_VARIANTS[0]
+    """The contention workload's (pattern, own|shared) (ignored by the other workloads)."""
 
     @property
     def preset(self) -> SizePreset:
@@ -117,6 +120,11 @@ class RunSettings:
     def with_threads(self, step: int) -> RunSettings:
         """More or fewer workers (1..MAX_THREADS)."""
         return replace(self, threads=max(1, min(MAX_THREADS, self.threads + step)))
+
+    def next_variant(self) -> RunSettings:
+        """The contention workload's next (pattern, own|shared)."""
+        i = CONTENTION_VARIANTS.index(self.variant) if self.variant in CONTENTION_VARIANTS else -1
+        return replace(self, variant=CONTENTION_VARIANTS[(i + 1) % len(CONTENTION_VARIANTS)])
 
     def next_switch_interval(self) -> RunSettings:
         """The next switch interval: the interpreter's own (None), then each of SWITCH_INTERVALS_S."""

@@ -24,6 +24,7 @@ DASHBOARD_KEYS: list[BindingType] = [
     Binding("minus", "threads(-1)", "Workers −", id="config.threads_down", key_display="-", show=False),
     Binding("z", "cycle_size", "Size", id="config.size", show=False),
     Binding("p", "toggle_executor", "Threads/processes", id="config.executor", show=False),
+    Binding("v", "cycle_variant", "Contention variant", id="config.variant", show=False),
     Binding("i", "switch_interval", "Switch interval", id="config.switch_interval", show=False),
     Binding("t", "zoom", "Timeline zoom", id="view.zoom", show=False),
     Binding("n", "replay_next", "Next recorded run", id="replay.next", show=False),

@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 
 from textual.dom import DOMNode
 
+from gildash.engine.catalog import headline_value, variant_args, variant_of
 from gildash.engine.digest import RunDigest
 from gildash.engine.model import RunResult, RunStarted, Target
 from gildash.engine.settings import Selection
 from gildash.engine.timeline import TimelineBuilder, median_slice_ms, parallel_overlap
 from gildash.ui.drivers.replay import Stopwatch
 from gildash.ui.widgets.cores import CoresPanel
-from gildash.ui.widgets.gauge import Gauge, GaugeState
+from gildash.ui.widgets.gauge import Gauge, GaugeState, fmt_rate
 from gildash.ui.widgets.log_view import LogView
 from gildash.ui.widgets.run_panel import NextRun, RunPanel, RunPanelState, RunView, status_line
 from gildash.ui.widgets.thread_lanes import ThreadLanes
@@ -56,6 +57,10 @@ class RunDisplay:
         """The run's workers time themselves (None: its start line has not arrived yet)."""
         self.zoom_s = ZOOMS_S[1]
         """Seconds across the timeline panel."""
+        self._rate = ""
+        """The run's work rate as shown ('work 9.8M items/s')."""
+        self._unit = "units"
+        """What the workers' progress counts (iterations, items, ...)."""
 
     def apply(self, digest: RunDigest, context: Callable[[RunStarted], RunContext], cores: int) -> int:
         """Apply one digest; `context` describes a run that starts in it. Returns the machine's cores."""
@@ -68,15 +73,20 @@ class RunDisplay:
             gauge.show(replace(gauge.state, cores=cores))
         if digest.start_event is not None:
             self.timed = digest.start_event.timeline is not None
+            timeline = digest.start_event.timeline
+            self._unit = timeline.check_unit if timeline is not None else "units"
             self.view = replace(self.view, switch_s=digest.start_event.switch_interval_s)
         for batch in digest.slices:
             self.timeline.add(batch)
         if digest.progress:
             self.view = self.view.with_progress(digest.progress)
+            if digest.progress_t:
+                done = sum(d for _w, d, _t in self.view.progress)
+                self._rate = fmt_rate(done / digest.progress_t, self._unit)
         if digest.samples:
             q(ThreadLanes).push_many([(s.sample.thread_ids, s.sample.thread_util) for s in digest.samples])
             if digest.finished is None:
-                gauge.show(GaugeState.live(digest.samples[-1].sample.effective_cores, cores))
+                gauge.show(GaugeState.live(digest.samples[-1].sample.effective_cores, cores, self._rate))
         if digest.core_samples and self._replay:  # live mode samples cores itself at 4 Hz
             panel = q(CoresPanel)
             for taken in digest.core_samples:
@@ -91,6 +101,7 @@ class RunDisplay:
         self.stopwatch.start(self._clock())
         self.timeline = TimelineBuilder()
         self.timed = None
+        self._rate, self._unit = "", "units"
         log = self._root.query_one(LogView)
         log.reset()
         log.add_lines([("note", "$ " + " ".join(update.argv) if update.argv else f"run {update.run_id}")])
@@ -113,7 +124,9 @@ class RunDisplay:
             elapsed=result.harness_wall_s,
         )
         gauge = self._root.query_one(Gauge)
-        gauge.show(GaugeState(result.effective_cores, gauge.state.cores, final=True))
+        head = headline_value(result)
+        rate = fmt_rate(head[1], head[0].unit.removesuffix("/s")) if head is not None else self._rate
+        gauge.show(GaugeState(result.effective_cores, gauge.state.cores, final=True, rate=rate))
         log = self._root.query_one(LogView)
         if result.stderr_tail and result.status in ("crashed", "error", "failed"):
             tail = result.stderr_tail.strip().splitlines()[-3:]
@@ -151,8 +164,10 @@ class RunDisplay:
         if with_next:
             s, p = selection.settings, selection.settings.preset
             size = f"{p.name} ({p.note})" if p.note else p.name
+            variant = variant_of(s.workload, variant_args(s.workload, s.variant))
+            workload = f"{s.workload} ({variant})" if variant else s.workload
             next_run = NextRun(
-                target.id if target else "", s.workload, s.threads, size, s.executor, s.switch_interval_s
+                target.id if target else "", workload, s.threads, size, s.executor, s.switch_interval_s
             )
         self._root.query_one(RunPanel).show(RunPanelState(self.view, next_run))
         processes = spec is not None and spec.executor == "process"

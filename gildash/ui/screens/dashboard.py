@@ -307,6 +307,13 @@ class DashboardScreen(Screen[None]):
         self._show_panel()
         self.notify(f"timeline: {fmt_span(span)} across", timeout=2)
 
+    def action_cycle_variant(self) -> None:
+        """Contention: the next pattern and variant (own objects scale, shared ones do not)."""
+        if self.selection.settings.workload != "contention":
+            self.notify("v picks the contention workload's variant (w cycles to contention)", timeout=3)
+            return
+        self._set_settings(self.selection.settings.next_variant())
+
     def action_switch_interval(self) -> None:
         """Next switch interval for Python runs: the interpreter's own, 0.5, 1, 5 or 20 ms."""
         self._set_settings(self.selection.settings.next_switch_interval())

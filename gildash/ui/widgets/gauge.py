@@ -85,7 +85,7 @@ class GaugeCaption(LineWidget):
     PREFIX = "caption"
     ELLIPSIS_OVERFLOW = True
     DEFAULT_CSS = """
-    GaugeCaption { height: 2; }
+    GaugeCaption { height: 3; }
     GaugeCaption > .caption--value { text-style: bold; }
     """
 
@@ -94,6 +94,7 @@ class GaugeCaption(LineWidget):
         self.value: float | None = None
         self.cores = 1
         self.final = False
+        self.rate = ""
 
     def build_lines(self) -> list[Line]:
         width = max(4, self.size.width) if self.size.width else 20
@@ -102,7 +103,8 @@ class GaugeCaption(LineWidget):
         caption: Line = ((text, "value"),)
         if len(text) + len(suffix) <= width:
             caption += ((suffix, ""),)
-        return [((gauge_bar(self.value, self.cores, min(width, 60)), ""),), caption]
+        # The work rate beside the CPU: "2 cores busy" and "1x the work" can both be true (contention).
+        return [((gauge_bar(self.value, self.cores, min(width, 60)), ""),), caption, ((self.rate, ""),)]
 
 
 @dataclass(frozen=True)
@@ -115,11 +117,13 @@ class GaugeState:
     """Cores of the machine the run is on."""
     final: bool = False
     """The run's measured value (else a live sample)."""
+    rate: str = ""
+    """The work rate the workers report, e.g. 'work 9.8M items/s' ('' when unknown)."""
 
     @classmethod
-    def live(cls, value: float | None, cores: int) -> GaugeState:
+    def live(cls, value: float | None, cores: int, rate: str = "") -> GaugeState:
         """A live sample, clamped to the machine: a short interval can overshoot (2.1 of 2), no tree can."""
-        return cls(value if value is None else min(value, float(max(1, cores))), max(1, cores), False)
+        return cls(value if value is None else min(value, float(max(1, cores))), max(1, cores), False, rate)
 
 
 class Gauge(Widget):
@@ -164,4 +168,13 @@ class Gauge(Widget):
         self.query_one(GaugeDigits).update(PLACEHOLDER if value is None else f"{value:.1f}")
         caption = self.query_one(GaugeCaption)
         caption.value, caption.cores, caption.final = value, self.state.cores, self.state.final
+        caption.rate = self.state.rate
         caption.changed()
+
+
+def fmt_rate(per_s: float, unit: str) -> str:
+    """'work 9.8M items/s'."""
+    for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if per_s >= scale:
+            return f"work {per_s / scale:.3g}{suffix} {unit}/s"
+    return f"work {per_s:.3g} {unit}/s"

@@ -10,6 +10,7 @@ import signal as _signal
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from gildash.engine.catalog import variant_of
 from gildash.engine.model import RunResult, RunSpec
 from gildash.engine.words import executor_word, headline_text
 from gildash.ui.widgets.lines import Line, LineWidget
@@ -39,6 +40,12 @@ class NextRun:
     """thread or process."""
     switch_s: float | None = None
     """The switch interval `r` would ask for (None: the interpreter's own)."""
+
+
+def workload_label(spec: RunSpec) -> str:
+    """'sum_squares', or 'contention (object, shared)' for a workload with a variant."""
+    variant = variant_of(spec.workload, spec.extra_args)
+    return f"{spec.workload} ({variant})" if variant else spec.workload
 
 
 def fmt_switch(seconds: float) -> str:
@@ -194,7 +201,7 @@ class RunPanel(LineWidget):
             # Who runs and how many come first: at 80 columns the line's tail is what gets cut.
             (executor_word(spec.executor, spec.threads), "value"),
             (" · ", "label"),
-            (spec.workload, "value"),
+            (workload_label(spec), "value"),
             (" · ", "label"),
             (size, "label"),
         )
