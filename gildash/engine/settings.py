@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from gildash.engine.catalog import CONTENTION_VARIANTS, MAX_THREADS, WORKLOADS, unsupported
+from gildash.engine.catalog import CONTENTION_VARIANTS, MAX_THREADS, WORKLOADS, unsupported, variant_args
 from gildash.engine.model import Executor, RunSpec, Target
 
 
@@ -105,7 +105,15 @@ class RunSettings:
     def to_spec(self, target: Target) -> RunSpec:
         """The RunSpec these settings give for a target."""
         p = self.preset
-        return RunSpec(target, self.workload, self.threads, p.size, self.executor, extra_args=p.extra_args)
+        return RunSpec(
+            target,
+            self.workload,
+            self.threads,
+            p.size,
+            self.executor,
+            extra_args=p.extra_args + variant_args(self.workload, self.variant),
+            switch_interval_s=self.switch_interval_s,
+        )
 
     def next_workload(self) -> RunSettings:
         """The next workload in catalog.WORKLOADS order."""

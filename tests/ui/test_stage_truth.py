@@ -378,3 +378,30 @@ def test_http_server_requests_per_second_is_in_the_status() -> None:
     result = replace(make_result(spec, "h"), metrics={"requests_per_s": 2345.6, "requests": 4691})
     text, _ = status_line(result)
     assert "2,346 requests/s" in text
+
+
+# --- what the keys choose is what runs ----------------------------------------------------------------
+
+
+async def test_switch_interval_and_contention_variant_reach_the_run(
+    app: GildashApp, engine: FakeEngine
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await discovered(pilot, app)
+        await pilot.press("i", "i")  # the interpreter's own -> 0.5 ms -> 1 ms
+        assert "switch 1 ms" in next_line(app)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: bool(engine.runs))
+        assert engine.runs[-1].spec.switch_interval_s == 0.001
+        await wait_for(pilot, lambda: not app.dashboard.running)
+        await pilot.press(*"wwwwww")  # to contention
+        await pilot.press("v", "v")  # (list, own) -> (list, shared) -> (object, own)
+        assert "contention (object, own)" in next_line(app)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(engine.runs) == 2)
+        spec = engine.runs[-1].spec
+        assert spec.workload == "contention"
+        assert spec.extra_args[-4:] == ("--pattern", "object", "--variant", "own")
+        await wait_for(pilot, lambda: not app.dashboard.running)
+        await pilot.pause()
+        assert "contention (object, own)" in run_line(app)

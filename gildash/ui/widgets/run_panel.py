@@ -232,11 +232,11 @@ class RunPanel(LineWidget):
             (n.target or "—", "label"),
             (" · ", "label"),
             (executor_word(n.executor, n.threads), "label"),
+            *((((" · switch " + fmt_switch(n.switch_s)), "label"),) if n.switch_s is not None else ()),
             (" · ", "label"),
             (n.workload, "label"),
             (" · ", "label"),
             (n.size, "label"),
-            *((((" · switch " + fmt_switch(n.switch_s)), "label"),) if n.switch_s is not None else ()),
         )
 
     def build_lines(self) -> list[Line]:
