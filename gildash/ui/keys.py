@@ -27,6 +27,7 @@ DASHBOARD_KEYS: list[BindingType] = [
     Binding("v", "cycle_variant", "Contention variant", id="config.variant", show=False),
     Binding("i", "switch_interval", "Switch interval", id="config.switch_interval", show=False),
     Binding("t", "zoom", "Timeline zoom", id="view.zoom", show=False),
+    Binding("f", "stage", "Stage layout", id="view.stage"),
     Binding("n", "replay_next", "Next recorded run", id="replay.next", show=False),
     Binding("space", "replay_pause", "Pause replay", id="replay.pause", show=False),
     Binding("right_square_bracket", "replay_speed(2.0)", "Replay faster", id="replay.faster", show=False),

@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
+from gildash.engine.compare import compare
 from gildash.engine.model import RunResult, RunStarted, SweepProgress, SweepResult, Target
 from gildash.engine.session import RunLike, RunSession, headline_sweep, headline_targets
 from gildash.engine.settings import RunSettings, Selection
@@ -33,6 +34,7 @@ from gildash.ui.keys import DASHBOARD_KEYS
 from gildash.ui.messages import RunPoke, SweepChanged, SweepEnded
 from gildash.ui.run_display import RunContext, RunDisplay
 from gildash.ui.sources import Sources, recording_targets
+from gildash.ui.widgets.compare import CompareStrip
 from gildash.ui.widgets.cores import CoresPanel
 from gildash.ui.widgets.gauge import Gauge
 from gildash.ui.widgets.log_view import LogView
@@ -123,6 +125,8 @@ class DashboardScreen(Screen[None]):
                     yield TimelineFigures(id="timeline-figures")
                 with Vertical(id="timeline-box", classes="box"):
                     yield TimelineRows(id="timeline")
+                with Vertical(id="compare-box", classes="box"):
+                    yield CompareStrip(id="compare")
                 yield LogView(id="log")
         yield Footer()
 
@@ -131,6 +135,8 @@ class DashboardScreen(Screen[None]):
         self.query_one("#cores-box").border_title = "CPU cores"
         self.query_one("#run-box").border_title = "Run"
         self.query_one("#log", LogView).border_title = "Log"
+        self.query_one("#compare-box").border_title = "Same work, last run of each target"
+        self.set_class(self.demo, "-stage")  # a demo plays to a room: the stage layout from the start
         self._update_banner()
         self._show_panel()
         self.set_interval(TICK_S, self._tick, name="tick")
@@ -301,6 +307,10 @@ class DashboardScreen(Screen[None]):
         self._set_settings(self.selection.settings.other_executor())
         self.notify(f"workers are now {self.selection.settings.executor}es", timeout=2)
 
+    def action_stage(self) -> None:
+        """Stage layout: gauge, cores, timeline and the compare strip fill the screen (no targets, no log)."""
+        self.set_class(not self.has_class("-stage"), "-stage")
+
     def action_zoom(self) -> None:
         """Timeline zoom: 50 ms, 200 ms or 2 s across the panel."""
         span = self.run_display.zoom()
@@ -436,6 +446,7 @@ class DashboardScreen(Screen[None]):
 
     def _finished(self, result: RunResult) -> None:
         self.failed = result.status != "ok"
+        self.query_one(CompareStrip).show(compare(self.history.chart_runs(), result))
         if result.gil_reenabled and result.target.id not in self.reenabled:
             self.reenabled.add(result.target.id)
             self._refresh_targets()
