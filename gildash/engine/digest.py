@@ -18,6 +18,7 @@ from gildash.engine.model import (
     EventReceived,
     MalformedLine,
     ProgressEvent,
+    ProtocolEvent,
     RunFinished,
     RunStarted,
     RunUpdate,
@@ -25,6 +26,8 @@ from gildash.engine.model import (
     SlicesEvent,
     StartEvent,
     StderrReceived,
+    SummaryEvent,
+    WorkerDoneEvent,
 )
 
 LineKind = Literal["out", "err", "bad", "note"]
@@ -41,9 +44,13 @@ class RunDigest:
     started: RunStarted | None = None
     """The run's start, when it is in this digest (always its first update)."""
     lines: deque[tuple[LineKind, str]] = field(default_factory=lambda: deque(maxlen=MAX_LINES))
-    """The newest log lines (kind, text), oldest first."""
+    """The newest raw log lines (kind, text), oldest first: every stdout line as the workload wrote it."""
     skipped: int = 0
     """Log lines that arrived but fell out of `lines` (not shown on screen)."""
+    milestones: deque[tuple[LineKind, str]] = field(default_factory=lambda: deque(maxlen=MAX_LINES))
+    """The readable log: start, each worker done, the summary, errors, stderr and malformed lines."""
+    milestones_skipped: int = 0
+    """Readable lines that fell out of `milestones` (a flood of malformed lines)."""
     progress: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Latest (done, total) per worker."""
     progress_t: float | None = None
@@ -63,11 +70,41 @@ class RunDigest:
     updates: int = 0
     """Updates folded into this digest."""
 
-    def add_line(self, kind: LineKind, text: str) -> None:
-        """Keep a log line, counting the one it pushes out."""
+    def add_line(self, kind: LineKind, text: str, *, milestone: bool = True) -> None:
+        """Keep a raw log line (and, unless milestone=False, the same line in the readable log)."""
         if len(self.lines) == self.lines.maxlen:
             self.skipped += 1
         self.lines.append((kind, text))
+        if milestone:
+            self.add_milestone(kind, text)
+
+    def add_milestone(self, kind: LineKind, text: str) -> None:
+        """Keep a readable log line, counting the one it pushes out."""
+        if len(self.milestones) == self.milestones.maxlen:
+            self.milestones_skipped += 1
+        self.milestones.append((kind, text))
+
+
+def milestone(event: ProtocolEvent) -> str | None:
+    """The readable log line of an event worth a line (None: progress, slices and the like)."""
+    if isinstance(event, StartEvent):
+        threads = event.params.get("threads")
+        executor = event.params.get("executor", "thread")
+        gil = "" if event.gil_enabled is None else f" · GIL {'on' if event.gil_enabled else 'off'}"
+        build = " free-threaded build" if event.free_threaded else ""
+        return (
+            f"start · {event.workload} · {threads} {executor} worker(s) · "
+            f"{event.implementation} {event.version}{build}{gil}"
+        )
+    if isinstance(event, WorkerDoneEvent):
+        cpu = f" · cpu {event.cpu_s:.3f} s" if event.cpu_s is not None else ""
+        return f"worker {event.worker} done in {event.duration_s:.3f} s{cpu}"
+    if isinstance(event, SummaryEvent):
+        check = "result ok" if event.ok else "result check FAILED"
+        cpu = f" · cpu {event.cpu_s:.2f} s" if event.cpu_s is not None else ""
+        gil = "" if event.gil_enabled is None else f" · GIL {'on' if event.gil_enabled else 'off'} at the end"
+        return f"summary · wall {event.wall_s:.3f} s{cpu} · {check}{gil}"
+    return None
 
 
 class RunDigester:
@@ -91,7 +128,11 @@ class RunDigester:
         d.updates += 1
         if isinstance(update, EventReceived):
             event = update.event
-            d.add_line("bad" if isinstance(event, MalformedLine) else "out", update.raw)
+            malformed = isinstance(event, MalformedLine)
+            d.add_line("bad" if malformed else "out", update.raw, milestone=malformed)
+            readable = milestone(event)
+            if readable is not None:
+                d.add_milestone("out", readable)
             if isinstance(event, ProgressEvent):
                 d.progress[event.worker] = (event.done, event.total)
                 d.progress_t = event.t

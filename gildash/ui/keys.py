@@ -28,6 +28,7 @@ DASHBOARD_KEYS: list[BindingType] = [
     Binding("i", "switch_interval", "Switch interval", id="config.switch_interval", show=False),
     Binding("t", "zoom", "Timeline zoom", id="view.zoom", show=False),
     Binding("f", "stage", "Stage layout", id="view.stage"),
+    Binding("j", "raw_log", "Raw JSON log", id="view.raw_log", show=False),
     Binding("n", "replay_next", "Next recorded run", id="replay.next", show=False),
     Binding("space", "replay_pause", "Pause replay", id="replay.pause", show=False),
     Binding("right_square_bracket", "replay_speed(2.0)", "Replay faster", id="replay.faster", show=False),

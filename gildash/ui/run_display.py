@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from textual.dom import DOMNode
 
 from gildash.engine.catalog import headline_value, variant_args, variant_of
-from gildash.engine.digest import RunDigest
+from gildash.engine.digest import LineKind, RunDigest
 from gildash.engine.model import RunResult, RunStarted, Target
 from gildash.engine.settings import Selection
 from gildash.engine.timeline import TimelineBuilder, median_slice_ms, parallel_overlap
@@ -92,7 +92,9 @@ class RunDisplay:
             for taken in digest.core_samples:
                 panel.push(taken.sample.percent)
         if digest.lines or digest.skipped:
-            q(LogView).queue_lines(list(digest.lines), digest.skipped)
+            q("#raw-log", LogView).queue_lines(list(digest.lines), digest.skipped)
+        if digest.milestones or digest.milestones_skipped:
+            q("#log", LogView).queue_lines(list(digest.milestones), digest.milestones_skipped)
         if digest.finished is not None:
             self._finished(digest.finished.result)
         return cores
@@ -102,11 +104,11 @@ class RunDisplay:
         self.timeline = TimelineBuilder()
         self.timed = None
         self._rate, self._unit = "", "units"
-        log = self._root.query_one(LogView)
-        log.reset()
-        log.add_lines([("note", "$ " + " ".join(update.argv) if update.argv else f"run {update.run_id}")])
+        for log in self._root.query(LogView):
+            log.reset()
+        self.note("$ " + " ".join(update.argv) if update.argv else f"run {update.run_id}")
         if update.noisy:
-            log.add_lines([("note", "the machine was busy before this run: figures may be noisy")])
+            self.note("the machine was busy before this run: figures may be noisy")
         self._root.query_one(ThreadLanes).clear(processes=update.spec.executor == "process")
         gauge = self._root.query_one(Gauge)
         gauge.show(GaugeState.live(None, gauge.state.cores))
@@ -127,11 +129,16 @@ class RunDisplay:
         head = headline_value(result)
         rate = fmt_rate(head[1], head[0].unit.removesuffix("/s")) if head is not None else self._rate
         gauge.show(GaugeState(result.effective_cores, gauge.state.cores, final=True, rate=rate))
-        log = self._root.query_one(LogView)
         if result.stderr_tail and result.status in ("crashed", "error", "failed"):
-            tail = result.stderr_tail.strip().splitlines()[-3:]
-            log.add_lines([("err", line) for line in tail])
-        log.add_lines([("note", result.message)] if result.message else [])
+            for line in result.stderr_tail.strip().splitlines()[-3:]:
+                self.note(line, "err")
+        if result.message:
+            self.note(result.message)
+
+    def note(self, text: str, kind: LineKind = "note") -> None:
+        """A line of gildash's own in both logs (readable and raw)."""
+        for log in self._root.query(LogView):
+            log.add_lines([(kind, text)])
 
     def stopping(self) -> None:
         """The user asked the run to stop."""

@@ -128,13 +128,15 @@ class DashboardScreen(Screen[None]):
                 with Vertical(id="compare-box", classes="box"):
                     yield CompareStrip(id="compare")
                 yield LogView(id="log")
+                yield LogView(id="raw-log")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#targets-box").border_title = "Targets"
         self.query_one("#cores-box").border_title = "CPU cores"
         self.query_one("#run-box").border_title = "Run"
-        self.query_one("#log", LogView).border_title = "Log"
+        self.query_one("#log", LogView).border_title = "Log · milestones (j: raw JSON lines)"
+        self.query_one("#raw-log", LogView).border_title = "Log · raw JSON lines (j: milestones)"
         self.query_one("#compare-box").border_title = "Same work, last run of each target"
         self.set_class(self.demo, "-stage")  # a demo plays to a room: the stage layout from the start
         self._update_banner()
@@ -221,7 +223,7 @@ class DashboardScreen(Screen[None]):
         self.selection = self.selection.with_targets(recording_targets(recording), 0)
         self._refresh_targets(note)
         self.discovered.set()
-        self.query_one(LogView).add_lines([("note", f"replay: {note}; press r to play the first run")])
+        self.run_display.note(f"replay: {note}; press r to play the first run")
 
     def _refresh_targets(self, note: str | None = None) -> None:
         panel = self.query_one(TargetsPanel)
@@ -328,9 +330,19 @@ class DashboardScreen(Screen[None]):
         """Next switch interval for Python runs: the interpreter's own, 0.5, 1, 5 or 20 ms."""
         self._set_settings(self.selection.settings.next_switch_interval())
 
+    def _shown_log(self) -> LogView:
+        return self.query_one("#raw-log" if self.has_class("-raw") else "#log", LogView)
+
     def action_log(self, action: str) -> None:
-        """Scroll the run log (any focus)."""
-        getattr(self.query_one(LogView), f"action_{action}")()
+        """Scroll the run log on show (any focus)."""
+        getattr(self._shown_log(), f"action_{action}")()
+
+    def action_raw_log(self) -> None:
+        """The log: readable milestones, or every raw JSON line the workload wrote."""
+        self.set_class(not self.has_class("-raw"), "-raw")
+        log = self._shown_log()
+        log.flush()
+        log.focus()
 
     # --- runs -------------------------------------------------------------------------------------
 
@@ -469,7 +481,8 @@ class DashboardScreen(Screen[None]):
                 return
             self._apply_pending()
             if not self.running or self._ticks % LOG_EVERY == 0:
-                self.query_one(LogView).flush()
+                for log in self.query(LogView):
+                    log.flush()
             if self.running and self.run_display.tick():
                 self._show_panel()
 
