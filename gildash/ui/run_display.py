@@ -134,6 +134,8 @@ class RunDisplay:
                 self.note(line, "err")
         if result.message:
             self.note(result.message)
+        for log in self._root.query(LogView):
+            log.flush()  # the run's last lines show with its result, not a frame later
 
     def note(self, text: str, kind: LineKind = "note") -> None:
         """A line of gildash's own in both logs (readable and raw)."""
@@ -178,10 +180,11 @@ class RunDisplay:
             )
         self._root.query_one(RunPanel).show(RunPanelState(self.view, next_run))
         processes = spec is not None and spec.executor == "process"
+        whose = f"{spec.target.id} · " if spec is not None else ""  # whose figure the gauge shows
         if self.timeline:
-            title = "Effective cores · overlap · median on-CPU slice"
+            title = f"{whose}effective cores · overlap · median on-CPU slice"
         else:
-            title = f"Effective cores · {'process' if processes else 'thread'} lanes"
+            title = f"{whose}effective cores · {'process' if processes else 'thread'} lanes"
             if self.timed is False:
                 title += " (no timeline: this command does not time itself)"
         self._root.query_one("#meter-box").border_title = title

@@ -66,7 +66,7 @@ class DashboardScreen(Screen[None]):
     CSS_FILE = Path(__file__).with_suffix(".tcss")
 
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (100, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall"), (32, "-roomy")]
 
     BINDINGS: ClassVar[list[BindingType]] = DASHBOARD_KEYS
 

@@ -43,7 +43,7 @@ class CompareRows(LineWidget):
             lines.append(
                 (
                     (row.target_id.ljust(12), "value"),
-                    (f"wall {row.wall_s:6.2f} s · {cores} cores · overlap {overlap}", ""),
+                    (f"{row.wall_s:6.2f} s · {cores} cores · {overlap} overlap", ""),
                     (" · noisy machine" if row.noisy else "", "label"),
                 )
             )
