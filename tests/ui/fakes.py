@@ -24,10 +24,12 @@ from gildash.engine.model import (
     RunStatus,
     RunUpdate,
     SampleTaken,
+    SlicesEvent,
     StartEvent,
     StderrReceived,
     SummaryEvent,
     Target,
+    TimelineSpec,
 )
 from gildash.ui.sources import Sources
 
@@ -105,14 +107,35 @@ def _line(obj: dict[str, object]) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
 
-def scripted_updates(spec: RunSpec, run_id: str, *, samples: int = 6, malformed: int = 0) -> list[RunUpdate]:
-    """A normal run's updates: start, progress, lane samples, core samples, summary, result."""
+def slices_updates(spec: RunSpec, until: float = 0.6, turn: float = 0.005) -> list[RunUpdate]:
+    """The workers' slices: under a GIL they take turns of `turn` s (a zipper), else all run throughout."""
+    out: list[RunUpdate] = []
+    threads = spec.threads
+    parallel = profile(spec.target)[0] == 1.0
+    for w in range(threads):
+        if parallel:
+            spans: tuple[tuple[float, float], ...] = ((0.01, until),)
+        else:
+            n = int((until - 0.01) / turn)
+            spans = tuple((0.01 + i * turn, 0.01 + (i + 1) * turn) for i in range(n) if i % threads == w)
+        event = SlicesEvent(until, w, spans, ())
+        raw = {"event": "slices", "t": until, "worker": w, "slices": [list(x) for x in spans], "blocked": []}
+        out.append(EventReceived(until, event, _line(raw)))
+    return out
+
+
+def scripted_updates(
+    spec: RunSpec, run_id: str, *, samples: int = 6, malformed: int = 0, timed: bool = False
+) -> list[RunUpdate]:
+    """A normal run's updates: start, progress, lane samples, core samples, summary, result (and, timed,
+    the workers' slices: a GIL zipper or side-by-side rows)."""
     util, effective = profile(spec.target)
     threads = spec.threads
+    timeline = TimelineSpec(0.0003, 0.25, 1000, "iterations") if timed else None
     start = StartEvent(
         0.01, spec.workload, {"threads": threads, "size": spec.size, "executor": spec.executor}, "weak", 4242,
         spec.target.implementation, spec.target.version, spec.target.executable, spec.target.free_threaded,
-        spec.target.gil_enabled, CORES,
+        spec.target.gil_enabled, CORES, timeline=timeline,
     )  # fmt: skip
     out: list[RunUpdate] = [
         RunStarted(run_id, spec, 4242, (spec.target.executable or "x", "-u", f"{spec.workload}.py"), False),
@@ -133,6 +156,8 @@ def scripted_updates(spec: RunSpec, run_id: str, *, samples: int = 6, malformed:
             )
         )
         out.append(CoreSampleTaken(CoreSample(t, (60.0, 40.0))))
+    if timed:
+        out.extend(slices_updates(spec))
     for _ in range(malformed):
         out.append(EventReceived(0.7, MalformedLine("not json {", "invalid JSON"), "not json {"))
     out.append(StderrReceived(0.7, "a line on stderr"))
@@ -198,11 +223,12 @@ class FakeEngine:
     delay: float = 0.0
     flood: int = 0
     malformed: int = 0
+    timed: bool = False
     runs: list[FakeRun] = field(default_factory=list)
 
     def start_run(self, spec: RunSpec) -> FakeRun:
         run_id = f"fake-{len(self.runs) + 1}"
-        updates = scripted_updates(spec, run_id, malformed=self.malformed)
+        updates = scripted_updates(spec, run_id, malformed=self.malformed, timed=self.timed)
         if self.flood:
             lines: list[RunUpdate] = [
                 EventReceived(0.5, MalformedLine(f"flood {i}", "invalid JSON"), f"flood {i}")
