@@ -193,9 +193,12 @@ class Recorder:
         return self._write_bytes(text.encode("utf-8", errors="replace"))
 
     def run_start(
-        self, run_id: str, spec: RunSpec, argv: tuple[str, ...], pid: int, noisy: bool, t: float
+        self, run_id: str, spec: RunSpec, argv: tuple[str, ...], pid: int, noisy: bool, started_at: float
     ) -> None:
-        """Record that a run was spawned (pid 0 when it could not be)."""
+        """Record that a run was spawned (pid 0 when it could not be) at Unix time started_at.
+
+        Every other record's `t` is seconds since the run's spawn; this one says `started_at` so no field
+        name means two clocks (recordings written before say `t`, and still read)."""
         self._write(
             {
                 "kind": "run_start",
@@ -205,7 +208,7 @@ class Recorder:
                 "argv": list(argv),
                 "pid": pid,
                 "noisy": noisy,
-                "t": t,
+                "started_at": started_at,
             }
         )
 
@@ -382,8 +385,18 @@ def _start_from_json(obj: Mapping[str, Any]) -> _Start:
         argv=typed.coerce(obj.get("argv", []), tuple[str, ...], "argv"),
         pid=typed.coerce(obj.get("pid", 0), int, "pid"),
         noisy=typed.coerce(obj.get("noisy", False), bool, "noisy"),
-        started_at=_time(obj),
+        started_at=_started_at(obj),
     )
+
+
+def _started_at(obj: Mapping[str, Any]) -> float:
+    """A run_start's Unix time: `started_at`, or `t` in recordings written before it had its own name."""
+    if "started_at" in obj:
+        value = typed.coerce(obj.get("started_at"), float, "started_at")
+        if not 0 <= value < math.inf:
+            raise typed.TypedError("started_at: not a time")
+        return float(value)
+    return _time(obj)
 
 
 class _RunSource:

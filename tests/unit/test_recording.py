@@ -200,3 +200,18 @@ async def test_recording_keeps_the_slices_and_the_timeline_figures(tmp_path: Pat
     assert rebuilt.result.median_slice_ms == run.result.median_slice_ms
     assert rebuilt.result.parallel_overlap == run.result.parallel_overlap
     assert rebuilt.result.switch_interval_s == run.result.switch_interval_s
+
+
+def test_run_start_says_started_at_and_old_recordings_still_read(tmp_path: Path) -> None:
+    # `t` is seconds since the run's spawn in every record; the run's Unix start time has its own name.
+    path = tmp_path / "rec.jsonl"
+    with Recorder(path) as recorder:
+        recorder.run_start(
+            "r1", RunSpec(target=PY, workload="sum_squares"), ("x",), 1, False, 1_800_000_000.5
+        )
+    start = next(json.loads(line) for line in path.read_text().splitlines() if '"run_start"' in line)
+    assert start["started_at"] == 1_800_000_000.5 and "t" not in start
+    (run,) = read_recording(path).runs
+    assert run.started_at == 1_800_000_000.5
+    old = read_recording(FIXTURES / "recording_v1.jsonl").runs[0]
+    assert old.started_at == pytest.approx(1796033188.6107283)  # written as "t" before
