@@ -24,6 +24,7 @@ from gildash.engine.model import (
     RunUpdate,
     SampleTaken,
     SlicesEvent,
+    StallChanged,
     StartEvent,
     StderrReceived,
     SummaryEvent,
@@ -65,6 +66,8 @@ class RunDigest:
     """The workload's start line, when it is in this digest (says whether workers time themselves)."""
     slices: list[SlicesEvent] = field(default_factory=list)
     """The workers' on-CPU slices batches, in arrival order (the timeline panel folds them in)."""
+    stall: StallChanged | None = None
+    """The latest stall change in this digest (stalled, or moving again)."""
     finished: RunFinished | None = None
     """The run's end, when it is in this digest (always its last update)."""
     updates: int = 0
@@ -150,6 +153,10 @@ class RunDigester:
             d.samples.append(update)
         elif isinstance(update, CoreSampleTaken):
             d.core_samples.append(update)
+        elif isinstance(update, StallChanged):
+            d.stall = update
+            if update.stalled:
+                d.add_line("note", f"stalled: no output and no CPU for {update.idle_s:.0f} s")
         elif isinstance(update, RunStarted):
             d.started = update
         elif isinstance(update, RunFinished):

@@ -78,6 +78,8 @@ class RunDisplay:
             self.view = replace(self.view, switch_s=digest.start_event.switch_interval_s)
         for batch in digest.slices:
             self.timeline.add(batch)
+        if digest.stall is not None:
+            self.view = replace(self.view, stalled_s=digest.stall.idle_s if digest.stall.stalled else None)
         if digest.progress:
             self.view = self.view.with_progress(digest.progress)
             if digest.progress_t:

@@ -405,3 +405,25 @@ async def test_switch_interval_and_contention_variant_reach_the_run(
         await wait_for(pilot, lambda: not app.dashboard.running)
         await pilot.pause()
         assert "contention (object, own)" in run_line(app)
+
+
+async def test_a_stalled_run_says_so_on_screen() -> None:
+    from fakes import FakeRun, scripted_updates
+
+    from gildash.engine.model import StallChanged
+
+    runs: list[FakeRun] = []
+
+    def start(spec: RunSpec) -> FakeRun:
+        updates = scripted_updates(spec, "stall-1")
+        run = FakeRun(spec, "stall-1", [*updates[:2], StallChanged(6.0, True, 5.2), updates[-1]], hold=True)
+        runs.append(run)
+        return run
+
+    app = make_app(replace(fake_sources(FakeEngine()), start_run=start))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await discovered(pilot, app)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "stalled 5 s" in app.dashboard.query_one(RunPanel).plain_text)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not app.dashboard.running)

@@ -75,6 +75,8 @@ class RunView:
     """What the run's size means (from the preset, or 'recorded')."""
     switch_s: float | None = None
     """The switch interval in force in the workload, as its start line reports it."""
+    stalled_s: float | None = None
+    """Seconds without output or CPU while the run is stalled (None: it is making progress)."""
 
     def with_progress(self, progress: dict[int, tuple[int, int]]) -> RunView:
         """The view with these workers' latest (done, total)."""
@@ -205,14 +207,16 @@ class RunPanel(LineWidget):
             (" · ", "label"),
             (size, "label"),
         )
-        phase = view.phase
+        phase: str = view.phase
+        if view.stalled_s is not None and phase in ("running", "stopping"):
+            phase = f"stalled {view.stalled_s:.0f} s (no output, no CPU)"
         if view.sweep is not None:
             phase_text = f"{phase} · sweep {view.sweep[0]}/{view.sweep[1]}"
         else:
             phase_text = phase
         state: list[tuple[str, str]] = [
             ("      ", "label"),
-            (phase_text, "state" if phase in ("running", "stopping") else "label"),
+            (phase_text, "state" if view.phase in ("running", "stopping") else "label"),
         ]
         if view.elapsed is not None:
             state.append((f" · {view.elapsed:.1f} s", "label"))
