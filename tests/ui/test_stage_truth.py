@@ -427,3 +427,14 @@ async def test_a_stalled_run_says_so_on_screen() -> None:
         await wait_for(pilot, lambda: "stalled 5 s" in app.dashboard.query_one(RunPanel).plain_text)
         await pilot.press("x")
         await wait_for(pilot, lambda: not app.dashboard.running)
+
+
+async def test_at_40x12_the_run_panel_is_on_screen(app: GildashApp) -> None:
+    async with app.run_test(size=(40, 12)) as pilot:
+        await discovered(pilot, app)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: not app.dashboard.running and app.dashboard.last_result is not None)
+        await pilot.pause()
+        panel = app.dashboard.query_one(RunPanel)
+        assert panel.region.height >= 4 and panel.region.bottom <= 11
+        assert next_line(app).startswith("next  py3.11") and run_line(app).startswith("run   py3.11")
