@@ -56,6 +56,14 @@ def build(
     return cls(**kwargs)
 
 
+_SCALARS: dict[Any, tuple[Callable[[Any], bool], str]] = {
+    bool: (lambda v: isinstance(v, bool), "true or false"),
+    int: (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),  # a bool is no count
+    str: (lambda v: isinstance(v, str), "a string"),
+}
+"""Scalar hints: (does the JSON value fit, what was expected)."""
+
+
 def coerce(value: Any, hint: Any, where: str) -> Any:
     """value checked (and converted: lists to tuples, ints to floats) against the type hint."""
     if hint is Any:
@@ -67,17 +75,11 @@ def coerce(value: Any, hint: Any, where: str) -> Any:
         if not math.isfinite(number):
             raise TypedError(f"{where}: not a finite number")
         return number
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise TypedError(f"{where}: expected true or false")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypedError(f"{where}: expected an integer")
-        return value
-    if hint is str:
-        if not isinstance(value, str):
-            raise TypedError(f"{where}: expected a string")
+    scalar = _SCALARS.get(hint)
+    if scalar is not None:
+        fits, what = scalar
+        if not fits(value):
+            raise TypedError(f"{where}: expected {what}")
         return value
     if hint is type(None):
         if value is not None:

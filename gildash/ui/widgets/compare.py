@@ -7,10 +7,9 @@ Draws one frozen Comparison (engine/compare.py); computes nothing itself.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widget import Widget
 
 from gildash.engine.compare import Comparison
-from gildash.ui.widgets.lines import Line, LineWidget
+from gildash.ui.widgets.lines import Line, LineWidget, StateWidget
 from gildash.ui.widgets.timeline import TimelineFigure
 
 
@@ -50,7 +49,7 @@ class CompareRows(LineWidget):
         return lines
 
 
-class CompareStrip(Widget):
+class CompareStrip(StateWidget[Comparison]):
     """The rows and, beside them, the ratio in large type."""
 
     DEFAULT_CSS = """
@@ -58,32 +57,22 @@ class CompareStrip(Widget):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.state = Comparison(())
-        """What is on show (replaced whole by show())."""
+        super().__init__(Comparison(()), id=id)
 
     def compose(self) -> ComposeResult:
         yield CompareRows(id="compare-rows")
         yield TimelineFigure("", id="compare-ratio")
 
-    def show(self, state: Comparison) -> None:
-        """Draw this comparison."""
-        if state == self.state:
-            return
-        self.state = state
-        if not self.is_mounted:
-            return
+    def draw(self) -> None:
+        state = self.state
         rows = self.query_one(CompareRows)
         rows.state = state
         rows.changed()
         figure = self.query_one("#compare-ratio", TimelineFigure)
         if state.ratio is None:
-            figure.text, figure.caption = "–", "no pair yet"
+            figure.set("–", "no pair yet")
         else:
-            figure.text = f"{state.ratio:.1f}×"
-            figure.caption = f"{state.faster} faster than {state.slower}"
-        figure.refresh(layout=True)
-        figure.changed()
+            figure.set(f"{state.ratio:.1f}×", f"{state.faster} faster than {state.slower}")
 
     @property
     def headline(self) -> str:

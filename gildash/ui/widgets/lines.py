@@ -9,6 +9,8 @@ changed lines and builds each strip from segments directly (no Text, no Content,
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
@@ -16,6 +18,8 @@ from textual.css.scalar import Unit
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
+
+S = TypeVar("S")
 
 Line = tuple[tuple[str, str], ...]
 """One drawn line: (text, component name without the widget's prefix, '' for the plain style) segments."""
@@ -175,3 +179,26 @@ class LineWidget(Widget):
         segments = [Segment(text, self._segment_style(name)) for text, name in line if text]
         length = sum(cell_len(text) for text, _name in line)
         return fit_strip(segments, length, width, base, base if self.ELLIPSIS_OVERFLOW else None)
+
+
+class StateWidget(Widget, Generic[S]):
+    """A composite widget that draws one frozen state value: show() replaces it, draw() repaints."""
+
+    def __init__(self, state: S, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state = state
+        """What is on show (replaced whole by show())."""
+
+    def show(self, state: S) -> None:
+        """Draw this state (nothing happens when it is the one on show)."""
+        changed = state != self.state
+        self.state = state
+        if changed and self.is_mounted:
+            self.draw()
+
+    def on_mount(self) -> None:
+        self.draw()  # a state shown before mounting
+
+    def draw(self) -> None:
+        """Repaint the children from self.state."""
+        raise NotImplementedError

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.geometry import Size
-from textual.widget import Widget
 
 from gildash.engine.model import Span, Timeline
 from gildash.ui.widgets.gauge import digit_rows
-from gildash.ui.widgets.lines import Line, LineWidget
+from gildash.ui.widgets.lines import Line, LineWidget, StateWidget
 
 ZOOMS_S: tuple[float, ...] = (0.05, 0.2, 2.0)
 """Window widths `t` cycles through: 50 ms shows single switch intervals, 2 s the run's rhythm."""
@@ -153,8 +152,19 @@ class TimelineFigure(LineWidget):
     def build_lines(self) -> list[Line]:
         return [*(((row, ""),) for row in digit_rows(self.text)), ((self.caption, ""),)]
 
+    def set(self, text: str, caption: str | None = None) -> None:
+        """Show this figure (and caption); re-lays out only when the width changes."""
+        caption = self.caption if caption is None else caption
+        if (text, caption) == (self.text, self.caption):
+            return
+        resized = (len(text), len(caption)) != (len(self.text), len(self.caption))
+        self.text, self.caption = text, caption
+        if resized:
+            self.refresh(layout=True)
+        self.changed()
 
-class TimelineFigures(Widget):
+
+class TimelineFigures(StateWidget[TimelineState]):
     """The window's overlap and median slice in large type (beside the gauge, where the lanes were)."""
 
     DEFAULT_CSS = """
@@ -162,32 +172,19 @@ class TimelineFigures(Widget):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.state = TimelineState()
+        super().__init__(TimelineState(), id=id)
 
     def compose(self) -> ComposeResult:
         yield TimelineFigure("overlap", id="timeline-overlap")
         yield TimelineFigure("median slice", id="timeline-slice")
 
-    def show(self, state: TimelineState) -> None:
-        """Draw this state's figures."""
-        if state == self.state:
-            return
-        self.state = state
-        if not self.is_mounted:
-            return
-        self._figure("#timeline-overlap", "–" if state.overlap is None else f"{100 * state.overlap:.0f}%")
+    def draw(self) -> None:
+        state = self.state
+        overlap = "–" if state.overlap is None else f"{100 * state.overlap:.0f}%"
         ms = state.median_slice_ms
-        self._figure("#timeline-slice", "–" if ms is None else (f"{ms:.1f}ms" if ms < 100 else f"{ms:.0f}ms"))
-
-    def _figure(self, selector: str, text: str) -> None:
-        figure = self.query_one(selector, TimelineFigure)
-        if figure.text != text:
-            width_changed = len(text) != len(figure.text)
-            figure.text = text
-            if width_changed:
-                figure.refresh(layout=True)
-            figure.changed()
+        self.query_one("#timeline-overlap", TimelineFigure).set(overlap)
+        slice_text = "–" if ms is None else (f"{ms:.1f}ms" if ms < 100 else f"{ms:.0f}ms")
+        self.query_one("#timeline-slice", TimelineFigure).set(slice_text)
 
     @property
     def plain_text(self) -> str:
