@@ -567,6 +567,8 @@ class SweepResult:
     """Every run the sweep made (warm-ups included, flagged by order)."""
     warmup_run_ids: tuple[str, ...] = ()
     """run_id of each run in runs that was an unmeasured warm-up."""
+    size_fallbacks: tuple[tuple[str, str], ...] = ()
+    """(target id, why) for each target whose size calibration failed, so it ran at the plan's size."""
 
 
 @dataclass(frozen=True)
