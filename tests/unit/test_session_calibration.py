@@ -30,7 +30,8 @@ from gildash.engine.model import (
     SweepResult,
     Target,
 )
-from gildash.engine.session import RunSession
+from gildash.engine.session import RunSession, headline_sweep
+from gildash.engine.settings import RunSettings
 from gildash.engine.sweep import collect_warnings
 
 PY = Target("py3.11", "CPython 3.11", "/usr/bin/python3.11", "python", "3.11.2", "cpython")
@@ -320,3 +321,17 @@ async def test_cancelling_the_sweep_during_calibration_cancels_it() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert listener.ended == [(None, True)] and not session.running
+
+
+def test_the_headline_sweep_of_contention_runs_the_chosen_variant() -> None:
+    settings = RunSettings(workload="contention", variant=("dict", "own"))
+    choice = headline_sweep([PY, FT], PY, settings, 2)
+    assert choice.plan is not None
+    # the variant `v` chose reaches every run, and the calibration cache key with it
+    assert choice.plan.extra_args == settings.to_spec(PY).extra_args
+    assert ("--pattern", "dict", "--variant", "own") == choice.plan.extra_args[-4:]
+
+
+def test_the_headline_sweep_runs_at_the_chosen_switch_interval() -> None:
+    choice = headline_sweep([PY, FT], PY, RunSettings(switch_interval_s=0.001), 2)
+    assert choice.plan is not None and choice.plan.switch_interval_s == 0.001
