@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 from gildash.engine.calibrate import Calibrator, PlanCalibration, SizeRun, calibrate_plan
 from gildash.engine.catalog import unsupported, variant_args
 from gildash.engine.digest import RunDigester
+from gildash.engine.machine import MachineFacts
 from gildash.engine.model import (
     CoreSample,
     CoreSampleTaken,
@@ -168,12 +169,15 @@ class RunSession:
         *,
         record_dir: Path | None = None,
         calibrate: Calibrator | None = None,
+        machine: Callable[[], MachineFacts] | None = None,
     ) -> None:
         self._start_run = start_run
         self._listener = listener
         self._record_dir = record_dir
         self._calibrate = calibrate
         """Finds each sweep target's size before the first run (None: sweeps run at the plan's sizes)."""
+        self._machine = machine
+        """Reads the machine's facts before a sweep begins, for its warnings (None: not read)."""
         self.digester = RunDigester()
         """Every update of the runs driven, folded for the front end (it calls take())."""
         self.mode: SessionMode = "idle"
@@ -288,6 +292,8 @@ class RunSession:
         stopped = False
         self.sweep_counts = (0, len(plan_runs(plan)))
         try:
+            # Read before calibration: the load average is then the least inflated by this sweep's own runs.
+            facts = self._machine() if self._machine is not None else None
             fallbacks: tuple[tuple[str, str], ...] = ()
             if self._calibrate is not None:
                 calibrated = await self._calibrate_plan(plan, self._calibrate)
@@ -296,8 +302,9 @@ class RunSession:
                     return None
                 plan, fallbacks = calibrated.plan, calibrated.fallbacks
             async for progress in run_sweep(plan, run_fn):
-                if fallbacks:  # every partial says which targets run uncalibrated: the charts warn of it
-                    progress = replace(progress, partial=replace(progress.partial, size_fallbacks=fallbacks))
+                if fallbacks or facts is not None:  # every partial carries them: the charts warn of them
+                    partial = replace(progress.partial, size_fallbacks=fallbacks, machine=facts)
+                    progress = replace(progress, partial=partial)
                 final = progress.partial
                 self.sweep_counts = (progress.done, progress.total)
                 self.sweep_partial = progress.partial

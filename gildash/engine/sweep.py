@@ -357,7 +357,9 @@ def remedy(kind: str, audience: Audience) -> str:
 
 
 def sweep_machine(result: SweepResult) -> MachineFacts | None:
-    """The machine's facts read before the sweep's first run that has them (None: no run read them)."""
+    """The machine's facts read before the sweep began, else those of its first run that has them."""
+    if result.machine is not None:
+        return result.machine
     return next((r.machine for r in result.runs if r.machine is not None), None)
 
 
@@ -370,7 +372,7 @@ def collect_warnings(
 ) -> list[SweepWarning]:
     """Every typed warning about the sweep's numbers, most serious first.
 
-    facts: the machine the sweep ran on (None: the facts its first run recorded, if any); its warnings
+    facts: the machine the sweep ran on (None: sweep_machine's, if any); its warnings
     (SMT siblings, governor, load) are judged at the sweep's widest thread count.
     """
     warnings: list[SweepWarning] = []

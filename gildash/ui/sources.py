@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gildash.engine.calibrate import Calibrator
+from gildash.engine.machine import MachineFacts
 from gildash.engine.model import (
     CoreSample,
     CoreSampleTaken,
@@ -46,6 +47,8 @@ class Sources:
     """Finds each sweep target's size before the sweep's first run (None: sweeps run at the preset size)."""
     physical_cores: int | None = None
     """Physical cores this process may use (the speedup chart marks them); None when not reported."""
+    machine: Callable[[], MachineFacts] | None = None
+    """Reads the machine's facts before a sweep, for its warnings (None: sweeps warn of no machine facts)."""
 
 
 RUN_SAMPLE_S = 0.25
@@ -97,6 +100,7 @@ def live_sources(config: Path | None = None, *, record_dir: Path | None = None) 
         record_dir=record_dir,
         calibrate=cached_calibration,
         physical_cores=read_machine().usable_physical_cores,
+        machine=read_machine,
     )
 
 

@@ -19,6 +19,7 @@ from gildash.engine.calibrate import (
     calibration_flags,
     calibration_specs,
 )
+from gildash.engine.machine import MachineFacts
 from gildash.engine.model import (
     RunFinished,
     RunResult,
@@ -335,3 +336,25 @@ def test_the_headline_sweep_of_contention_runs_the_chosen_variant() -> None:
 def test_the_headline_sweep_runs_at_the_chosen_switch_interval() -> None:
     choice = headline_sweep([PY, FT], PY, RunSettings(switch_interval_s=0.001), 2)
     assert choice.plan is not None and choice.plan.switch_interval_s == 0.001
+
+
+async def test_the_machine_is_read_before_the_sweep_and_its_warnings_join_the_sweeps() -> None:
+    busy = MachineFacts(2, 2, 1, (0, 1), "Fake", (), (1.9, 1.0, 0.5), "CPython", "Linux", 0.0)
+    order: list[str] = []
+
+    def read() -> MachineFacts:
+        order.append("machine")
+        return busy
+
+    async def calibrator(spec: RunSpec, run: SizeRun) -> tuple[Calibration, bool]:
+        order.append("calibrate " + spec.target.id)
+        return calibration(spec, 1_000), True
+
+    session = RunSession(Engine().start_run, Listener(), calibrate=calibrator, machine=read)
+    coro = session.sweep(SweepPlan("sum_squares", (PY,), (1, 2), size=40_000_000))
+    assert coro is not None
+    final = await coro
+    assert final is not None and final.machine == busy
+    assert order == ["machine", "calibrate py3.11"]  # before its own runs raise the load
+    load = [w for w in collect_warnings(final, cores=2) if w.kind == "load"]
+    assert len(load) == 1 and load[0].message.startswith("load average 1.9 before the run")

@@ -100,6 +100,7 @@ class DashboardScreen(Screen[None]):
             self,
             record_dir=sources.record_dir if replay is None else None,
             calibrate=sources.calibrate if replay is None else None,
+            machine=sources.machine if replay is None else None,
         )
         self.discovered = asyncio.Event()
         self._note = ""
