@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gildash.engine import paths
-from gildash.engine.model import RunSpec, Target
+from gildash.engine.model import RunSpec, SweepPlan, Target
 
 SizeRun = Callable[[int], Awaitable[float | None]]
 """Runs the workload once at a size with 1 thread; returns its own wall seconds, None when it failed."""
@@ -270,3 +270,92 @@ def runner_size_run(spec: RunSpec) -> SizeRun:
         return result.wall_s if result.ok else None
 
     return run
+
+
+# --- sweep plans ---------------------------------------------------------------------------------
+
+Calibrator = Callable[[RunSpec, SizeRun], Awaitable[tuple[Calibration, bool]]]
+"""Finds one target's size: (its 1-thread spec at the start size, a SizeRun of it) -> (calibration,
+from_cache); raises CalibrationError. cached_calibration is the real one, tests pass fakes."""
+
+
+def calibration_flags(spec: RunSpec) -> tuple[str, ...]:
+    """The flags a calibrated size depends on besides the workload: the extra args, the process executor."""
+    # The thread executor is the workload's default, so thread keys stay those of plain extra args.
+    return spec.extra_args + (("--executor", "process") if spec.executor == "process" else ())
+
+
+async def cached_calibration(spec: RunSpec, run: SizeRun) -> tuple[Calibration, bool]:
+    """The real Calibrator: calibrated_size in the cache dir's cache, starting at spec.size."""
+    return await calibrated_size(
+        spec.target, spec.workload, run, start_size=spec.size or 1, extra_args=calibration_flags(spec)
+    )
+
+
+def calibration_specs(plan: SweepPlan) -> list[RunSpec]:
+    """The 1-thread spec, at the plan's size, of each target of the plan that needs calibrating.
+
+    A target with its own size in plan.sizes keeps it; a plan without a size (a workload sized by
+    --duration, or its default size) has nothing to start from and calibrates nothing.
+    """
+    if plan.size is None:
+        return []
+    own = {target_id for target_id, _ in plan.sizes}
+    return [
+        RunSpec(
+            target=t,
+            workload=plan.workload,
+            threads=1,
+            size=plan.size,
+            executor=plan.executor,
+            timeout_s=plan.timeout_s,
+            extra_args=plan.extra_args,
+            switch_interval_s=plan.switch_interval_s,
+        )
+        for t in plan.targets
+        if t.id not in own
+    ]
+
+
+@dataclass(frozen=True)
+class PlanCalibration:
+    """What calibrating a sweep plan gave: the plan to run and what could not be calibrated."""
+
+    plan: SweepPlan
+    """The plan with sizes filled for every target calibrated (the others run at plan.size)."""
+    calibrations: tuple[tuple[Calibration, bool], ...]
+    """(calibration, from_cache) of each target calibrated, in plan order."""
+    fallbacks: tuple[tuple[str, str], ...]
+    """(target id, why) for each target whose calibration failed: it runs at plan.size."""
+
+
+async def calibrate_plan(
+    plan: SweepPlan,
+    calibrator: Calibrator,
+    size_run: Callable[[RunSpec], SizeRun],
+    *,
+    on_target: Callable[[RunSpec, int, int], None] | None = None,
+) -> PlanCalibration:
+    """Calibrate every target of plan without its own size, one after the other.
+
+    size_run makes the SizeRun of a 1-thread spec (the CLI: runner_size_run; the dashboard: its session's
+    own runs); on_target(spec, i, n) is told before the i-th of n targets calibrates. A failed
+    calibration costs only that target's calibrated size: it falls back to plan.size, with the reason.
+    Cancelling the caller cancels the calibration (and the run in flight) too.
+    """
+    specs = calibration_specs(plan)
+    sizes = dict(plan.sizes)
+    done: list[tuple[Calibration, bool]] = []
+    fallbacks: list[tuple[str, str]] = []
+    for i, spec in enumerate(specs, start=1):
+        if on_target is not None:
+            on_target(spec, i, len(specs))
+        try:
+            cal, cached = await calibrator(spec, size_run(spec))
+        except CalibrationError as exc:
+            fallbacks.append((spec.target.id, str(exc)))
+            continue
+        sizes[spec.target.id] = cal.size
+        done.append((cal, cached))
+    ordered = tuple((t.id, sizes[t.id]) for t in plan.targets if t.id in sizes)
+    return PlanCalibration(replace(plan, sizes=ordered), tuple(done), tuple(fallbacks))

@@ -567,6 +567,10 @@ class SweepResult:
     """Every run the sweep made (warm-ups included, flagged by order)."""
     warmup_run_ids: tuple[str, ...] = ()
     """run_id of each run in runs that was an unmeasured warm-up."""
+    size_fallbacks: tuple[tuple[str, str], ...] = ()
+    """(target id, why) for each target whose size calibration failed, so it ran at the plan's size."""
+    machine: MachineFacts | None = None
+    """The machine's facts read before the sweep began (None when not read; its runs may carry their own)."""
 
 
 @dataclass(frozen=True)

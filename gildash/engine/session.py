@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from gildash.engine.catalog import unsupported
+from gildash.engine.calibrate import Calibrator, PlanCalibration, SizeRun, calibrate_plan
+from gildash.engine.catalog import unsupported, variant_args
 from gildash.engine.digest import RunDigester
+from gildash.engine.machine import MachineFacts
 from gildash.engine.model import (
     CoreSample,
     CoreSampleTaken,
@@ -147,13 +149,18 @@ def headline_sweep(
         repeat=1,
         size=p.size,
         executor=settings.executor,
-        extra_args=p.extra_args,
+        extra_args=p.extra_args + variant_args(settings.workload, settings.variant),
+        switch_interval_s=settings.switch_interval_s,
     )
     return SweepChoice(plan, tuple(dropped))
 
 
 class RunSession:
-    """One run or sweep at a time: drives it, stops it, digests its updates and records it."""
+    """One run or sweep at a time: drives it, stops it, digests its updates and records it.
+
+    With a calibrator, a sweep first finds each target's size (calibrate.calibrate_plan) through runs of
+    its own, driven like any other run: the front end shows them, with run_note() saying what they are.
+    """
 
     def __init__(
         self,
@@ -161,10 +168,16 @@ class RunSession:
         listener: SessionListener,
         *,
         record_dir: Path | None = None,
+        calibrate: Calibrator | None = None,
+        machine: Callable[[], MachineFacts] | None = None,
     ) -> None:
         self._start_run = start_run
         self._listener = listener
         self._record_dir = record_dir
+        self._calibrate = calibrate
+        """Finds each sweep target's size before the first run (None: sweeps run at the plan's sizes)."""
+        self._machine = machine
+        """Reads the machine's facts before a sweep begins, for its warnings (None: not read)."""
         self.digester = RunDigester()
         """Every update of the runs driven, folded for the front end (it calls take())."""
         self.mode: SessionMode = "idle"
@@ -178,6 +191,11 @@ class RunSession:
         self._positions: dict[str, tuple[int, int]] = {}
         """Run id -> (its place in the sweep, runs planned), for the runs of the current sweep."""
         self._next_position: tuple[int, int] | None = None
+        self.calibrating: str | None = None
+        """What the going sweep is calibrating, e.g. 'calibrating py3.11 (sum_squares), 1 of 3'; else None."""
+        self._run_notes: dict[str, str] = {}
+        """Run id -> what the run is for, for runs that are not the work itself (calibration runs)."""
+        self._calibration: asyncio.Task[PlanCalibration] | None = None
         self._run: RunLike | None = None
         self._recorder: Recorder | None = None
         self._tap: BackgroundTap | None = None
@@ -223,6 +241,8 @@ class RunSession:
         self.sweep_partial = None
         self._positions = {}
         self._next_position = None
+        self._run_notes = {}
+        self.calibrating = None
 
     def sweep_outcome(self, stopped: bool) -> str:
         """How the last sweep ended, e.g. 'sweep done (6/6 runs)' ('' when there was none)."""
@@ -235,6 +255,10 @@ class RunSession:
         """(this run's place in its sweep, runs planned); None for a run outside a sweep."""
         return self._positions.get(run_id)
 
+    def run_note(self, run_id: str) -> str:
+        """What a run of the current sweep is for when it is not the work itself ('' for the work)."""
+        return self._run_notes.get(run_id, "")
+
     def stop(self) -> None:
         """Ask the run or sweep in progress to end (SIGTERM to its process group, SIGKILL after 2 s)."""
         if not self.running:
@@ -242,6 +266,8 @@ class RunSession:
         self.stop_requested = True
         if self._run is not None:
             self._run.stop()
+        if self._calibration is not None:
+            self._calibration.cancel()  # whatever the calibrator awaits, calibration ends with the sweep
 
     # --- driving -------------------------------------------------------------------------------------
 
@@ -266,7 +292,19 @@ class RunSession:
         stopped = False
         self.sweep_counts = (0, len(plan_runs(plan)))
         try:
+            # Read before calibration: the load average is then the least inflated by this sweep's own runs.
+            facts = self._machine() if self._machine is not None else None
+            fallbacks: tuple[tuple[str, str], ...] = ()
+            if self._calibrate is not None:
+                calibrated = await self._calibrate_plan(plan, self._calibrate)
+                if calibrated is None:
+                    stopped = True
+                    return None
+                plan, fallbacks = calibrated.plan, calibrated.fallbacks
             async for progress in run_sweep(plan, run_fn):
+                if fallbacks or facts is not None:  # every partial carries them: the charts warn of them
+                    partial = replace(progress.partial, size_fallbacks=fallbacks, machine=facts)
+                    progress = replace(progress, partial=partial)
                 final = progress.partial
                 self.sweep_counts = (progress.done, progress.total)
                 self.sweep_partial = progress.partial
@@ -281,6 +319,44 @@ class RunSession:
             self._end()
             self._listener.session_sweep_ended(final, stopped or self.stop_requested)
         return final
+
+    async def _calibrate_plan(self, plan: SweepPlan, calibrator: Calibrator) -> PlanCalibration | None:
+        """The plan with calibrated sizes; None when the user stopped the sweep during calibration."""
+        if self.stop_requested:
+            return None
+
+        def on_target(spec: RunSpec, i: int, n: int) -> None:
+            self.calibrating = f"calibrating {spec.target.id} ({spec.workload}), {i} of {n}"
+            self._listener.session_poke()
+
+        task = asyncio.ensure_future(calibrate_plan(plan, calibrator, self._size_run, on_target=on_target))
+        self._calibration = task
+        try:
+            calibrated = await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the sweep itself is cancelled, not just its calibration
+            return None
+        finally:
+            self._calibration = None
+            self.calibrating = None
+        for target_id, why in calibrated.fallbacks:
+            self._listener.session_notice(
+                f"{target_id}: no size calibrated ({why}); sweeping it at the preset"
+            )
+        return calibrated
+
+    def _size_run(self, spec: RunSpec) -> SizeRun:
+        """A SizeRun of spec whose runs are this session's own (shown, recorded, stopped like the rest)."""
+
+        async def run(size: int) -> float | None:
+            made = self._start_run(replace(spec, size=size, threads=1))
+            self._run_notes[made.run_id] = self.calibrating or "calibrating"
+            result = await self._drive(made)
+            return result.wall_s if result is not None and result.ok else None
+
+        return run
 
     def _end(self) -> None:
         self.mode = "idle"

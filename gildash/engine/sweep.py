@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequ
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from gildash.engine.machine import MachineFacts, machine_warnings
 from gildash.engine.model import (
     AmdahlFit,
     RunResult,
@@ -43,6 +44,10 @@ WarningKind = Literal[
     "failed",
     "no-baseline",
     "stalled",
+    "calibration",
+    "smt-siblings",
+    "governor",
+    "load",
 ]
 
 
@@ -51,7 +56,9 @@ class SweepWarning:
     """One typed warning about a sweep's numbers, telling the user what to do."""
 
     kind: WarningKind
-    """What is wrong: gil-reenabled, noisy, high-variance, too-short, oversubscribed, failed, no-baseline."""
+    """What is wrong: gil-reenabled, noisy, high-variance, too-short, oversubscribed, failed, no-baseline,
+    stalled, calibration (a size could not be calibrated), or one of the machine's: smt-siblings, governor,
+    load."""
     message: str
     """One line for the user, ending with the remedy."""
     target_id: str | None = None
@@ -335,6 +342,10 @@ REMEDIES: dict[str, tuple[str, str]] = {
     "no-baseline": ("include 1 in --threads", "run a 1-worker point (s sweeps from 1)"),
     "repeat": ("use --repeat 5", "rerun the sweep (s) on a quiet machine"),
     "size": ("use a larger --size", "pick a larger size (z)"),
+    "calibration": (
+        "check that one run of it passes, or pass --size",
+        "check that one run of it passes (r), then sweep again (s)",
+    ),
 }
 """Remedy kind -> (command-line words, dashboard words)."""
 
@@ -345,10 +356,25 @@ def remedy(kind: str, audience: Audience) -> str:
     return cli if audience == "cli" else dashboard
 
 
+def sweep_machine(result: SweepResult) -> MachineFacts | None:
+    """The machine's facts read before the sweep began, else those of its first run that has them."""
+    if result.machine is not None:
+        return result.machine
+    return next((r.machine for r in result.runs if r.machine is not None), None)
+
+
 def collect_warnings(
-    result: SweepResult, *, cores: int | None = None, audience: Audience = "cli"
+    result: SweepResult,
+    *,
+    cores: int | None = None,
+    audience: Audience = "cli",
+    facts: MachineFacts | None = None,
 ) -> list[SweepWarning]:
-    """Every typed warning about the sweep's numbers, most serious first."""
+    """Every typed warning about the sweep's numbers, most serious first.
+
+    facts: the machine the sweep ran on (None: sweep_machine's, if any); its warnings
+    (SMT siblings, governor, load) are judged at the sweep's widest thread count.
+    """
     warnings: list[SweepWarning] = []
     warmups = set(result.warmup_run_ids)
     runs = result.runs
@@ -389,6 +415,16 @@ def collect_warnings(
         )
 
     warnings.extend(stall_warnings(runs))
+
+    for target_id, why in result.size_fallbacks:
+        warnings.append(
+            SweepWarning(
+                "calibration",
+                f"{target_id}: no size could be calibrated ({why}): it ran at the preset size, so its "
+                f"runs may be too short or long to compare; {remedy('calibration', audience)}",
+                target_id,
+            )
+        )
 
     targets_with_points = {p.target_id for p in result.points}
     with_baseline = {p.target_id for p in result.points if p.threads == 1 and not math.isnan(p.median_s)}
@@ -449,6 +485,14 @@ def collect_warnings(
                     f"threads {listed} > {available} cores: oversubscribed, expect no further speedup",
                 )
             )
+
+    machine = facts if facts is not None else sweep_machine(result)
+    widest = max((p.threads for p in result.points), default=0)
+    if machine is not None and widest:
+        said = {w.kind for w in warnings}
+        warnings.extend(
+            SweepWarning(w.kind, w.message) for w in machine_warnings(machine, widest) if w.kind not in said
+        )
     return warnings
 
 

@@ -110,7 +110,13 @@ class GildashApp(App[int]):
         dash = self.dashboard
         live = dash.session.sweep_partial if dash.running else None
         try:
-            screen = ChartsScreen(self.history, dash.targets, live=live, cores=dash.cores)
+            screen = ChartsScreen(
+                self.history,
+                dash.targets,
+                live=live,
+                cores=dash.cores,
+                physical_cores=self.sources.physical_cores,
+            )
         except Exception as exc:
             self.notify(f"charts not available: {exc}", severity="error")
             return

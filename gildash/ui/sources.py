@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gildash.engine.calibrate import Calibrator
+from gildash.engine.machine import MachineFacts
 from gildash.engine.model import (
     CoreSample,
     CoreSampleTaken,
@@ -41,6 +43,12 @@ class Sources:
     """Monotonic seconds for elapsed times (frozen in snapshot tests)."""
     record_dir: Path | None = None
     """Where live runs are recorded (None: don't record)."""
+    calibrate: Calibrator | None = None
+    """Finds each sweep target's size before the sweep's first run (None: sweeps run at the preset size)."""
+    physical_cores: int | None = None
+    """Physical cores this process may use (the speedup chart marks them); None when not reported."""
+    machine: Callable[[], MachineFacts] | None = None
+    """Reads the machine's facts before a sweep, for its warnings (None: sweeps warn of no machine facts)."""
 
 
 RUN_SAMPLE_S = 0.25
@@ -67,7 +75,9 @@ def machine_cpu_count() -> int:
 
 def live_sources(config: Path | None = None, *, record_dir: Path | None = None) -> Sources:
     """The real engine: discovery, subprocess runs, /proc/stat core sampling, the monotonic clock."""
+    from gildash.engine.calibrate import cached_calibration
     from gildash.engine.interpreters import discover_targets
+    from gildash.engine.machine import read_machine
     from gildash.engine.runner import Run
     from gildash.engine.sampler import CoreSampler
 
@@ -88,6 +98,9 @@ def live_sources(config: Path | None = None, *, record_dir: Path | None = None) 
         cpu_count=machine_cpu_count(),
         clock=time.monotonic,
         record_dir=record_dir,
+        calibrate=cached_calibration,
+        physical_cores=read_machine().usable_physical_cores,
+        machine=read_machine,
     )
 
 

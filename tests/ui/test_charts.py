@@ -13,6 +13,7 @@ from textual.app import App
 from textual.widgets import DataTable, Static
 
 from gildash.engine.history import SessionHistory
+from gildash.engine.machine import CpuFacts, MachineFacts
 from gildash.engine.model import RunResult, SweepResult, Target
 from gildash.engine.sweep import summarize
 from gildash.ui.screens.charts import ChartsScreen
@@ -93,13 +94,21 @@ def recorded_sweep(**kw: object) -> SweepResult:
 class ChartsApp(App[None]):
     """Pushes a ChartsScreen with the given data, like the dashboard does on `c`."""
 
-    def __init__(self, history: SessionHistory | None = None, live: SweepResult | None = None) -> None:
+    def __init__(
+        self,
+        history: SessionHistory | None = None,
+        live: SweepResult | None = None,
+        physical_cores: int | None = None,
+    ) -> None:
         super().__init__()
         self.history = history if history is not None else SessionHistory()
         self.live = live
+        self.physical_cores = physical_cores
 
     def on_mount(self) -> None:
-        self.push_screen(ChartsScreen(self.history, TARGETS, live=self.live, cores=2))
+        self.push_screen(
+            ChartsScreen(self.history, TARGETS, live=self.live, cores=2, physical_cores=self.physical_cores)
+        )
 
 
 def history_with_sweep() -> SessionHistory:
@@ -233,7 +242,7 @@ async def test_warnings_and_points_table_are_shown() -> None:
         table = screen.query_one("#charts-points", DataTable)
         assert table.row_count == 9
         first = [str(c) for c in table.get_row_at(0)]
-        assert first[:3] == ["py3.11", "1", "0.620 s"]
+        assert first[:4] == ["py3.11", "1", "10M", "0.620 s"]
         rust_gap = [str(c) for c in table.get_row_at(5)]
         assert rust_gap[0] == "py3.13t" and rust_gap[-1] == "77.68×"
 
@@ -316,3 +325,53 @@ async def test_tiny_and_resized_terminals_still_render() -> None:
             for key in "12345":
                 await pilot.press(key)
                 assert str(chart.render()).strip()
+
+
+async def test_points_table_shows_the_size_each_target_ran_at() -> None:
+    sizes = {"py3.11": 9_500_000, "py3.13t": 7_800_000, "rust": 1_200_000_000}
+    runs = [replace(r, size=sizes[r.target.id]) for r in recorded_runs(threads=(1, 2))]
+    app = ChartsApp(live=summarize("sum_squares", "weak", runs))
+    async with app.run_test(size=(120, 40)):
+        table = screen_of(app).query_one("#charts-points", DataTable)
+        assert "size" in [str(c.label) for c in table.columns.values()]
+        shown = {(str(row[0]), str(row[2])) for row in (table.get_row_at(i) for i in range(table.row_count))}
+        assert shown == {("py3.11", "9.5M"), ("py3.13t", "7.8M"), ("rust", "1.2G")}
+
+
+async def test_speedup_chart_marks_the_physical_cores() -> None:
+    app = ChartsApp(history_with_sweep(), physical_cores=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        chart = screen_of(app).chart
+        assert chart.physical_cores == 2
+        assert "physical cores" in chart.series
+        assert "2 physical cores" in chart.legend
+        assert "│ 2 physical cores" in str(chart.render())
+        await pilot.press("2")  # the other views mark nothing
+        assert "physical cores" not in chart.legend
+
+
+async def test_no_marker_when_the_physical_cores_are_unknown_or_off_the_chart() -> None:
+    unknown = ChartsApp(history_with_sweep())
+    async with unknown.run_test(size=(120, 40)):
+        chart = screen_of(unknown).chart
+        assert "physical" not in chart.legend and "physical cores" not in chart.series
+    wide = ChartsApp(history_with_sweep(), physical_cores=8)  # the sweep went to 4 threads
+    async with wide.run_test(size=(120, 40)):
+        chart = screen_of(wide).chart
+        assert "8 physical cores (off the chart)" in chart.legend and "physical cores" not in chart.series
+
+
+async def test_a_sweep_marks_the_physical_cores_of_the_machine_it_ran_on() -> None:
+    # the runs recorded one physical core with two SMT siblings: that machine's count, not this one's
+    cpus = tuple(CpuFacts(c, 0, 0, (0, 1), None, None, None) for c in (0, 1))
+    facts = MachineFacts(2, 1, 2, (0, 1), "Fake", cpus, (0.1, 0.1, 0.1), "CPython", "Linux", 0.0)
+    runs = [replace(r, machine=facts) for r in recorded_runs(threads=(1, 2))]
+    app = ChartsApp(live=summarize("sum_squares", "weak", runs), physical_cores=2)
+    async with app.run_test(size=(120, 40)):
+        screen = screen_of(app)
+        assert screen.chart.physical_cores == 1
+        assert "1 physical core" in screen.chart.legend and "1 physical cores" not in screen.chart.legend
+        # and the machine's own warning joins the sweep's in the warnings box
+        assert "smt-siblings: 2 threads on 1 physical core" in str(
+            screen.query_one("#charts-warnings", Static).render()
+        )

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gildash.engine.machine import CpuFacts, MachineFacts
 from gildash.engine.model import RunResult, RunSpec, Scaling, SweepPlan, SweepResult, Target
 from gildash.engine.sweep import (
     amdahl_speedup,
@@ -524,3 +525,61 @@ def test_plan_passes_the_switch_interval() -> None:
     assert spec.switch_interval_s == 0.001
     spec, _ = plan_runs(_plan())[0]
     assert spec.switch_interval_s is None
+
+
+# --------------------------------------------------------------------------------- machine warnings
+
+
+def machine(physical: int, smt: int, *, governor: str | None = None, load: float = 0.1) -> MachineFacts:
+    """physical cores x smt logical CPUs, numbered like Linux (siblings c and c + physical)."""
+    logical = physical * smt
+    cpus = tuple(
+        CpuFacts(
+            cpu, 0, cpu % physical, tuple(cpu % physical + k * physical for k in range(smt)),
+            None, None, governor,
+        )
+        for cpu in range(logical)
+    )  # fmt: skip
+    return MachineFacts(
+        logical, physical, smt, tuple(range(logical)), "Fake CPU", cpus, (load, 0.0, 0.0), "CPython 3.11",
+        "Linux", 0.0,
+    )  # fmt: skip
+
+
+def test_machine_warnings_join_the_sweeps_judged_at_its_widest_thread_count() -> None:
+    runs = [make_run("py3.13t", n, 1.0 / n) for n in (1, 2)]
+    result = summarize("w", "strong", runs)
+    warnings = collect_warnings(result, cores=2, facts=machine(1, 2, governor="powersave"))
+    by_kind = {w.kind: w for w in warnings}
+    assert list(by_kind) == ["smt-siblings", "governor"]
+    assert by_kind["smt-siblings"].message.startswith("2 threads on 1 physical core: ")
+    assert by_kind["smt-siblings"].target_id is None  # about the machine, not a target
+    assert "governor powersave" in by_kind["governor"].message
+    assert collect_warnings(result, cores=2, facts=machine(2, 1, governor="performance")) == []
+
+
+def test_machine_warnings_come_from_the_facts_the_first_run_recorded() -> None:
+    busy = machine(2, 1, load=1.9)
+    runs = [make_run("py3.11", 1, 1.0), make_run("py3.11", 2, 1.0, machine=busy)]
+    kinds = [w.kind for w in collect_warnings(summarize("w", "strong", runs), cores=2)]
+    assert kinds == ["load"]
+    # runs without facts (older recordings): nothing is guessed
+    plain = [make_run("py3.11", n, 1.0) for n in (1, 2)]
+    assert collect_warnings(summarize("w", "strong", plain), cores=2) == []
+
+
+def test_an_oversubscribed_sweep_is_warned_of_once() -> None:
+    runs = [make_run("py3.11", n, 1.0, machine=machine(2, 1)) for n in (1, 2, 4)]
+    kinds = [w.kind for w in collect_warnings(summarize("w", "strong", runs), cores=2)]
+    assert kinds.count("oversubscribed") == 1
+
+
+def test_a_target_that_could_not_be_calibrated_is_a_typed_warning_for_each_audience() -> None:
+    runs = [make_run("rust", n, 0.5) for n in (1, 2)]
+    result = replace(summarize("w", "strong", runs), size_fallbacks=(("rust", "the run at size 5 failed"),))
+    (cli,) = collect_warnings(result, cores=2)
+    assert cli.kind == "calibration" and cli.target_id == "rust"
+    assert cli.message.startswith("rust: no size could be calibrated (the run at size 5 failed): it ran at")
+    assert cli.message.endswith("or pass --size")
+    (dash,) = collect_warnings(result, cores=2, audience="dashboard")
+    assert dash.message.endswith("then sweep again (s)")

@@ -21,14 +21,34 @@ from textual.widgets import DataTable, Footer, Static
 from gildash.engine.export import fmt_percent, fmt_ratio, fmt_seconds
 from gildash.engine.history import SessionHistory
 from gildash.engine.model import SweepResult, Target
-from gildash.engine.sweep import collect_warnings
+from gildash.engine.sweep import collect_warnings, sweep_machine
 from gildash.ui.messages import SweepChanged, SweepEnded
 from gildash.ui.widgets.scaling_chart import VIEW_NAMES, VIEWS, ChartView, ScalingChart
 
-POINT_COLUMNS = ("target", "threads", "median", "speedup", "efficiency", "vs rust")
+POINT_COLUMNS = ("target", "threads", "size", "median", "speedup", "efficiency", "vs rust")
 """Columns of the points table."""
 
 _VIEW_BY_NAME: dict[str, ChartView] = {v: v for v in VIEWS}
+
+
+def fmt_size(size: int | None) -> str:
+    """A run's --size in short: 40_000_000 -> '40M', 1_200_000_000 -> '1.2G', None -> '—'."""
+    if size is None:
+        return "—"
+    for unit, scale in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.4g}{unit}"
+    return str(size)
+
+
+def sweep_physical_cores(sweep: SweepResult | None, fallback: int | None) -> int | None:
+    """Physical cores of the machine the sweep ran on (its runs' facts), else fallback (this machine's)."""
+    facts = sweep_machine(sweep) if sweep is not None else None
+    if facts is not None:
+        cores = facts.usable_physical_cores or facts.physical_cores
+        if cores is not None:
+            return cores
+    return fallback
 
 
 def current_sweep(history: SessionHistory) -> SweepResult | None:
@@ -64,17 +84,20 @@ class ChartsScreen(Screen[None]):
         *,
         live: SweepResult | None = None,
         cores: int | None = None,
+        physical_cores: int | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         """history: the session; targets: display order; live: a running sweep's partial; cores: for warnings
-        (None: this machine's)."""
+        (None: this machine's); physical_cores: this machine's, marked on the speedup chart (a sweep whose
+        runs recorded the machine's facts marks those instead)."""
         super().__init__(name=name, id=id, classes=classes)
         self._history = history
         self._targets = list(targets)
         self._live = live
         self._cores = cores
+        self._physical_cores = physical_cores
         self._sets = history.chart_sets()
         self._pick = len(self._sets) - 1
         """Index into _sets of what is on show (when no sweep is live)."""
@@ -94,7 +117,12 @@ class ChartsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="charts-tabs")
         yield Static(id="charts-caption")
-        yield ScalingChart(self._sweep, order=self._order(), id="charts-chart")
+        yield ScalingChart(
+            self._sweep,
+            order=self._order(),
+            physical_cores=sweep_physical_cores(self._sweep, self._physical_cores),
+            id="charts-chart",
+        )
         with Vertical(id="charts-below"):
             yield Static(id="charts-warnings")
             yield DataTable(id="charts-points", cursor_type="row", zebra_stripes=True)
@@ -163,7 +191,9 @@ class ChartsScreen(Screen[None]):
             return
         sweep = self._sweep
         chart = self.chart
-        chart.show_result(sweep, order=self._order())
+        chart.show_result(
+            sweep, order=self._order(), physical_cores=sweep_physical_cores(sweep, self._physical_cores)
+        )
         self._refresh_tabs(chart.view)
         self._refresh_caption(sweep)
         self._refresh_warnings(sweep)
@@ -234,6 +264,7 @@ class ChartsScreen(Screen[None]):
             table.add_row(
                 target,
                 str(p.threads),
+                fmt_size(p.size),
                 median + (" s" if median != "—" else ""),
                 fmt_ratio(p.speedup),
                 fmt_percent(p.efficiency),

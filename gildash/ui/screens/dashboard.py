@@ -98,7 +98,11 @@ class DashboardScreen(Screen[None]):
         self.run_display = RunDisplay(self, sources.clock, replay=replay is not None)
         """The run on show and the widgets that draw it."""
         self.session = RunSession(
-            sources.start_run, self, record_dir=sources.record_dir if replay is None else None
+            sources.start_run,
+            self,
+            record_dir=sources.record_dir if replay is None else None,
+            calibrate=sources.calibrate if replay is None else None,
+            machine=sources.machine if replay is None else None,
         )
         self.discovered = asyncio.Event()
         self._note = ""
@@ -454,7 +458,9 @@ class DashboardScreen(Screen[None]):
             size_note = "recorded"
         else:
             size_note = preset.note if update.spec.size == preset.size else ""
-        return RunContext(sweep, self._sweep_note if sweep is not None else "", size_note)
+        # A sweep's own runs carry its note; its calibration runs say what they calibrate.
+        note = self._sweep_note if sweep is not None else self.session.run_note(update.run_id)
+        return RunContext(sweep, note, size_note)
 
     def _finished(self, result: RunResult) -> None:
         self.failed = result.status != "ok"

@@ -48,6 +48,9 @@ RUST_ID = "rust"
 IDEAL_COLOR: RGB = (128, 128, 128)
 """Grey for the ideal lines: reference, not data."""
 
+CORES_COLOR: RGB = (200, 60, 60)
+"""Red for the physical-core marker: past it, threads share cores and the ideal line is out of reach."""
+
 KNOWN_COLORS: dict[str, RGB] = {
     "py3.11": (0, 130, 200),
     "py3.13t": (60, 180, 75),
@@ -98,6 +101,10 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     return inside or [lo, hi]
 
 
+def _cores_label(n: int) -> str:
+    return f"{n} physical core{'' if n == 1 else 's'}"
+
+
 def _workers_label(n: int, workers: str) -> str:
     return f"{n} {workers[:-2] if workers == 'processes' else workers[:-1]}" if n == 1 else f"{n} {workers}"
 
@@ -114,6 +121,7 @@ class ScalingChart(PlotextPlot):
         *,
         view: ChartView = "speedup",
         order: Sequence[str] = (),
+        physical_cores: int | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -121,6 +129,7 @@ class ScalingChart(PlotextPlot):
         super().__init__(name=name, id=id, classes=classes)
         self._result = result
         self._order = tuple(order)
+        self._physical_cores = physical_cores
         self._message: str | None = None
         self._series: tuple[str, ...] = ()
         self._legend: list[LegendEntry] = []
@@ -142,11 +151,25 @@ class ScalingChart(PlotextPlot):
         """Names of what the last replot drew, e.g. ('ideal', 'py3.13t', 'py3.13t fit')."""
         return self._series
 
-    def show_result(self, result: SweepResult | None, *, order: Sequence[str] | None = None) -> None:
-        """Chart a new (or grown) sweep; order lists target ids in display order."""
+    @property
+    def physical_cores(self) -> int | None:
+        """The physical cores the speedup view marks (None: not known, no marker)."""
+        return self._physical_cores
+
+    def show_result(
+        self,
+        result: SweepResult | None,
+        *,
+        order: Sequence[str] | None = None,
+        physical_cores: int | None = None,
+    ) -> None:
+        """Chart a new (or grown) sweep; order lists target ids in display order; physical_cores (when
+        given) is the machine's, marked on the speedup view."""
         self._result = result
         if order is not None:
             self._order = tuple(order)
+        if physical_cores is not None:
+            self._physical_cores = physical_cores
         self.replot()
 
     def on_mount(self) -> None:
@@ -288,6 +311,15 @@ class ScalingChart(PlotextPlot):
                 drawn.append(f"{target_id} fit")
         if not any_speedup:
             return "no 1-thread point yet — speedup needs each target's 1-thread time"
+        cores = self._physical_cores
+        if cores is not None and cores >= 1:
+            if min(counts) <= cores <= max(counts):
+                # Beyond this many threads the ideal line is out of reach: threads share physical cores.
+                self.plt.vline(cores, color=CORES_COLOR)
+                self._legend.append(("│", _cores_label(cores), CORES_COLOR))
+                drawn.append("physical cores")
+            else:
+                self._legend.append(("│", f"{_cores_label(cores)} (off the chart)", CORES_COLOR))
         self._series = tuple(drawn)
         self._legend.append(("•", "ideal", IDEAL_COLOR))
         if any(name.endswith(" fit") for name in drawn):
