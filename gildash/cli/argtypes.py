@@ -53,6 +53,19 @@ def speed(text: str) -> float:
     return _bounded(x, 0 <= x < float("inf"), f"--speed must be >= 0 (0: as fast as possible), got {text}")
 
 
+def switch_interval(text: str) -> float:
+    """sys.setswitchinterval() seconds for the workloads, in (0, MAX_SWITCH_INTERVAL_S] (--switch-interval)"""
+    # Imported here: the runner pulls in psutil, and `gildash --help` must stay instant.
+    from gildash.engine.runner import MAX_SWITCH_INTERVAL_S
+
+    x = _parse(text, float, f"invalid number of seconds {text!r}")
+    return _bounded(
+        x,
+        0 < x <= MAX_SWITCH_INTERVAL_S,
+        f"--switch-interval must be in (0, {MAX_SWITCH_INTERVAL_S:g}] seconds, e.g. 0.005 (got {text})",
+    )
+
+
 def positive_int(text: str) -> int:
     """An integer >= 1 (e.g. --repeat)."""
     n = _parse(text, int, f"not an integer: {text!r}")

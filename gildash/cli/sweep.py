@@ -62,6 +62,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--size", type=argtypes.size, default=None, help="workload --size (default: its own)")
     p.add_argument("--executor", choices=("thread", "process"), default="thread", help="default thread")
     p.add_argument("--timeout", type=argtypes.seconds, default=None, help="stop any run after S seconds")
+    p.add_argument(
+        "--switch-interval",
+        type=argtypes.switch_interval,
+        default=None,
+        metavar="SECONDS",
+        help="sys.setswitchinterval() in every Python run, 0 < s <= 1 (default: each interpreter's own)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
     p.add_argument("--record", metavar="FILE", default=None, help="append the runs to this recording")
     common.add_config(p)
@@ -135,6 +142,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         size=args.size,
         executor=args.executor,
         timeout_s=args.timeout,
+        switch_interval_s=args.switch_interval,
     )
     record_path = Path(args.record) if args.record else common.recording_path("sweep", args.workload)
     recorder = common.open_recorder(record_path, asked=True)

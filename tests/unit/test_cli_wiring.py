@@ -1,0 +1,201 @@
+"""The CLI over the engine's newer pieces: --switch-interval, timeline figures in the run report, trace
+export, machine facts (`gildash machine`, RunResult.machine, warnings), the recordings cap and replay's fast
+index. Real runs are tiny (sum_squares, a few thousand numbers)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_sweep import make_run
+
+from gildash.cli import main
+from gildash.cli.report import badges, render_report
+from gildash.engine.machine import MachineFacts, read_machine
+from gildash.engine.recording import read_recording
+
+TINY = ["--size", "20000", "--no-noise-check"]
+
+
+@pytest.fixture(autouse=True)
+def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def timed_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A recording of one real 2-thread sum_squares run (the workload times its workers' slices)."""
+    home = tmp_path_factory.mktemp("timed")
+    path = home / "timed.jsonl"
+    env = {**os.environ, "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config")}
+    argv = [sys.executable, "-m", "gildash", "run", "sum_squares", "--threads", "2", *TINY]
+    proc = subprocess.run([*argv, "--record", str(path)], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return path
+
+
+def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("gildash: error: ")
+    return err[0]
+
+
+# --- --switch-interval ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["run", "sum_squares", "--switch-interval", "0"], "--switch-interval must be in (0, 1] seconds"),
+        (["run", "sum_squares", "--switch-interval", "-0.01"], "--switch-interval must be in (0, 1]"),
+        (["run", "sum_squares", "--switch-interval", "1.5"], "--switch-interval must be in (0, 1]"),
+        (["run", "sum_squares", "--switch-interval", "inf"], "--switch-interval must be in (0, 1]"),
+        (["run", "sum_squares", "--switch-interval", "nan"], "--switch-interval must be in (0, 1]"),
+        (["run", "sum_squares", "--switch-interval", "soon"], "invalid number of seconds 'soon'"),
+        (["sweep", "sum_squares", "--switch-interval", "2"], "--switch-interval must be in (0, 1]"),
+        (
+            ["run", "--cmd", f"{sys.executable} -c pass", "--switch-interval", "0.01"],
+            "not to a custom command",
+        ),
+    ],
+)
+def test_bad_switch_interval_is_one_line_exit_2(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert words in _one_error_line(capsys)
+
+
+def test_run_switch_interval_reaches_the_workload_and_the_report(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["run", "sum_squares", "--threads", "2", "--switch-interval", "0.002", *TINY]
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["switch_interval_s"] == pytest.approx(0.002)
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "switch     2 ms interval" in out
+    # The workload timed its workers: the report gives the timeline figures the JSON carries.
+    assert "timeline   overlap " in out and "median slice " in out and "hand-offs/s" in out
+
+
+# --- timeline figures in the run report -------------------------------------------------------------
+
+
+def test_run_report_shows_overlap_median_slice_and_handoffs() -> None:
+    timed = make_run(
+        "py3.13t",
+        2,
+        1.0,
+        parallel_overlap=0.42,
+        median_slice_ms=3.5,
+        handoffs_per_s=151.2,
+        switch_interval_s=0.005,
+    )
+    text = render_report(timed)
+    assert "timeline   overlap 42 %, median slice 3.50 ms, 151 hand-offs/s" in text
+    assert "switch     5 ms interval" in text
+    untimed = render_report(make_run("py3.11", 2, 1.0))
+    assert "timeline" not in untimed and "switch " not in untimed
+
+
+# --- export --format trace ----------------------------------------------------------------------------
+
+
+def test_export_trace_holds_the_workers_slices(
+    timed_recording: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["export", str(timed_recording), "--format", "trace"]) == 0
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    events = doc["traceEvents"]
+    run_id = read_recording(timed_recording).runs[0].result.run_id
+    assert doc["otherData"]["runs"] == [run_id]
+    assert any(e["ph"] == "M" and e["name"] == "process_name" for e in events)
+    slices = [e for e in events if e["ph"] == "X" and e["cat"] == "slice"]
+    assert slices and {e["tid"] for e in slices} <= {1, 2}
+    assert err == ""
+    # A .trace.json output name implies the format; never over an existing file without --force.
+    target = tmp_path / "run.trace.json"
+    assert main(["export", str(timed_recording), "-o", str(target)]) == 0
+    assert json.loads(target.read_text())["traceEvents"] == events
+    capsys.readouterr()
+    assert main(["export", str(timed_recording), "-o", str(target)]) == 2
+    assert "--force" in _one_error_line(capsys)
+
+
+def test_export_trace_of_an_untimed_run_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = tmp_path / "custom.jsonl"
+    quiet = Path(__file__).parent / "fixtures" / "fail.py"
+    main(
+        [
+            "run",
+            "--cmd",
+            f"{sys.executable} {quiet}",
+            "--threads",
+            "1",
+            "--no-noise-check",
+            "--record",
+            str(rec),
+        ]
+    )
+    capsys.readouterr()
+    assert main(["export", str(rec), "--format", "trace"]) == 0
+    out, err = capsys.readouterr()
+    assert not [e for e in json.loads(out)["traceEvents"] if e["ph"] == "X"]
+    assert "timed itself" in err and err.count("\n") == 1
+
+
+def test_export_rejects_an_unknown_format(timed_recording: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", str(timed_recording), "--format", "perfetto"]) == 2
+    assert "invalid choice" in _one_error_line(capsys)
+
+
+# --- machine facts ----------------------------------------------------------------------------------------
+
+
+def test_machine_command_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["machine"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("CPU model")
+    assert f"logical CPUs          {os.cpu_count()}" in out and "governor" in out and "load average" in out
+    assert main(["machine", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["logical_cores"] == os.cpu_count()
+    assert {"physical_cores", "smt_per_core", "usable_cpus", "cpus", "load_average", "python", "os"} <= set(
+        data
+    )
+
+
+def test_every_run_carries_the_machine_facts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = tmp_path / "m.jsonl"
+    assert main(["run", "sum_squares", "--threads", "1", *TINY, "--json", "--record", str(rec)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["machine"]["logical_cores"] == os.cpu_count()
+    assert data["machine"]["taken_at"] <= data["started_at"]  # read before the spawn
+    recorded = read_recording(rec).runs[0].result.machine
+    assert isinstance(recorded, MachineFacts) and recorded.logical_cores == os.cpu_count()
+
+
+def _machine(usable: int) -> MachineFacts:
+    facts = read_machine(affinity=tuple(range(usable)))
+    return MachineFacts(**{**facts.__dict__, "cpus": (), "load_average": None})
+
+
+def test_report_lists_the_machine_warnings_for_the_runs_thread_count() -> None:
+    oversubscribed = make_run("py3.13t", 4, 1.0, machine=_machine(2))
+    assert any("4 threads on 2 usable CPUs: oversubscribed" in b for b in badges(oversubscribed))
+    assert "oversubscribed" in render_report(oversubscribed)
+    assert not any("oversubscribed" in b for b in badges(make_run("py3.13t", 2, 1.0, machine=_machine(2))))
+
+
+def test_oversubscribed_run_report_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    threads = len(os.sched_getaffinity(0)) + 1
+    assert main(["run", "sum_squares", "--threads", str(threads), *TINY]) == 0
+    assert f"{threads} threads on {threads - 1} usable CPU" in capsys.readouterr().out
