@@ -124,6 +124,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise common.UsageError(str(exc)) from None
 
     path = args.record if args.record is not None else common.recording_path(workload, target.id)
+    if args.record is None:
+        common.prune_recordings(args.config, keep=[path])
     recorder = common.open_recorder(path, asked=args.record is not None)
     if recorder is not None:
         common.note(f"recording to {path}")

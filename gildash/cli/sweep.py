@@ -145,6 +145,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         switch_interval_s=args.switch_interval,
     )
     record_path = Path(args.record) if args.record else common.recording_path("sweep", args.workload)
+    if not args.record:
+        common.prune_recordings(getattr(args, "config", None), keep=[record_path])
     recorder = common.open_recorder(record_path, asked=True)
 
     state = _SweepState()
@@ -167,7 +169,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep = state.latest or SweepResult(workload=plan.workload, scaling="none", points=(), fits=())
     sys.stdout.write(export_json(sweep.runs, sweep) if args.json else render_sweep_text(sweep))
     sys.stdout.flush()
-    common.note(f"recorded {len(state.runs)} run(s) to {record_path}")
+    # What reached the file, not what ran: after a full disk the recording holds fewer runs than the table.
+    recorded = recorder.runs_recorded if recorder is not None else 0
+    missing = len(state.runs) - recorded
+    lost = f"; {missing} finished run(s) are not in it" if missing > 0 else ""
+    common.note(f"recorded {recorded} run(s) to {record_path}{lost}")
     write_error = getattr(recorder, "error", None)
     if write_error:
         common.note(str(write_error))

@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from gildash.engine.history import SessionHistory
-from gildash.engine.paths import data_dir
+from gildash.engine.retention import prune_default, prune_notes, recordings_dir
 from gildash.ui.commands import all_key_actions, palette_commands
 from gildash.ui.screens.confirm import ConfirmScreen
 from gildash.ui.screens.dashboard import DashboardScreen
@@ -164,13 +164,23 @@ def run_dashboard(args: argparse.Namespace) -> int:
 
     config: Path | None = getattr(args, "config", None)
     try:
-        load_config(config)
+        settings = load_config(config)
     except ConfigError as exc:
         return _fail(str(exc))
     # Every live run is recorded (kill -9 of the dashboard loses at most the line in flight).
-    record_dir: Path | None = getattr(args, "record_dir", None) or data_dir() / "recordings"
+    record_dir: Path | None = getattr(args, "record_dir", None)
+    if record_dir is None:
+        record_dir = recordings_dir()
+        _prune_recordings(settings.recordings_max_mb)
     make_app(live_sources(config, record_dir=record_dir)).run()
     return 0
+
+
+def _prune_recordings(max_mb: int | None) -> None:
+    """Hold the default recordings folder to its cap before this session adds to it; said on stderr (it
+    stays readable above the prompt after the dashboard exits)."""
+    for line in prune_notes(prune_default(max_mb), max_mb):
+        print(f"gildash: {line}", file=sys.stderr)
 
 
 def run_replay(path: Path, speed: float = 1.0) -> int:

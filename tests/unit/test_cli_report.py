@@ -183,6 +183,16 @@ def test_sweep_passes_the_switch_interval(engine: FakeEngine, capsys: pytest.Cap
     assert [spec.switch_interval_s for spec, _ in engine.calls] == [None] * 4
 
 
+def test_sweep_says_how_many_runs_reached_the_recording(
+    engine: FakeEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine.disk_full_after = 2
+    assert _main(["sweep", "sum_squares", "--targets", "py3.11", "--threads", "1,2", "--repeat", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "recorded 2 run(s) to " in err and "2 finished run(s) are not in it" in err
+    assert "recorded 4 run(s)" not in err
+
+
 def _timed_run(target_id: str, threads: int, overlap: float, slice_ms: float, handoffs: float) -> RunResult:
     return make_run(
         target_id, threads, 1.0, parallel_overlap=overlap, median_slice_ms=slice_ms, handoffs_per_s=handoffs
@@ -202,6 +212,34 @@ def test_sweep_table_shows_the_timeline_figures_of_timed_runs() -> None:
     assert row.split()[-5:] == ["80", "%", "12.00", "ms", "4"]
     untimed = render_sweep_text(aggregate("sum_squares", [make_run("py3.11", 1, 1.0)]))
     assert "overlap" not in untimed and "median slice" not in untimed
+
+
+def _fill_recordings(folder: Path, sizes_mb: Sequence[float]) -> list[Path]:
+    """Old recordings in folder, oldest first, of the given sizes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    for i, mb in enumerate(sizes_mb):
+        path = folder / f"2020010{i + 1}-000000-old.jsonl"
+        path.write_bytes(b"x" * int(mb * 1024 * 1024))
+        os.utime(path, (1_600_000_000 + i * 60, 1_600_000_000 + i * 60))
+        made.append(path)
+    return made
+
+
+def test_sweep_prunes_the_default_folder_to_its_cap(
+    engine: FakeEngine, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "config" / "gildash").mkdir(parents=True)
+    (tmp_path / "config" / "gildash" / "config.toml").write_text("[recordings]\nmax_mb = 1\n")
+    oldest, newer = _fill_recordings(tmp_path / "data" / "gildash" / "recordings", [0.6, 0.6])
+    argv = ["sweep", "sum_squares", "--targets", "py3.11", "--threads", "1", "--repeat", "1"]
+    assert _main([*argv, "--record", str(tmp_path / "mine.jsonl")]) == 0
+    assert oldest.exists() and newer.exists()  # --record FILE: the default folder is not touched
+    capsys.readouterr()
+    assert _main(argv) == 0
+    assert not oldest.exists() and newer.exists()
+    assert "removed 1 old recording(s) (0.6 MB)" in capsys.readouterr().err
 
 
 def test_sweep_text_table_and_failure_exit_1(engine: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:

@@ -199,3 +199,70 @@ def test_oversubscribed_run_report_warns(capsys: pytest.CaptureFixture[str]) -> 
     threads = len(os.sched_getaffinity(0)) + 1
     assert main(["run", "sum_squares", "--threads", str(threads), *TINY]) == 0
     assert f"{threads} threads on {threads - 1} usable CPU" in capsys.readouterr().out
+
+
+# --- the recordings cap -------------------------------------------------------------------------------------
+
+
+def _cap(xdg: Path, max_mb: int) -> None:
+    (xdg / "config" / "gildash").mkdir(parents=True, exist_ok=True)
+    (xdg / "config" / "gildash" / "config.toml").write_text(f"[recordings]\nmax_mb = {max_mb}\n")
+
+
+def _old_recordings(xdg: Path, count: int, mb: float = 0.6) -> list[Path]:
+    folder = xdg / "data" / "gildash" / "recordings"
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    for i in range(count):
+        path = folder / f"2020010{i + 1}-000000-old.jsonl"
+        path.write_bytes(b"x" * int(mb * 1024 * 1024))
+        os.utime(path, (1_600_000_000 + i * 60, 1_600_000_000 + i * 60))
+        made.append(path)
+    return made
+
+
+def test_run_prunes_the_default_recordings_folder(xdg: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _cap(xdg, 1)
+    oldest, newer = _old_recordings(xdg, 2)
+    argv = ["run", "sum_squares", "--threads", "1", *TINY]
+    assert main([*argv, "--record", str(xdg / "mine.jsonl")]) == 0
+    assert oldest.exists() and newer.exists()  # --record FILE: the default folder is left alone
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert not oldest.exists() and newer.exists()
+    assert "removed 1 old recording(s) (0.6 MB)" in capsys.readouterr().err
+
+
+def test_zero_cap_keeps_every_recording(xdg: Path) -> None:
+    _cap(xdg, 0)
+    old = _old_recordings(xdg, 3)
+    assert main(["run", "sum_squares", "--threads", "1", *TINY]) == 0
+    assert all(p.exists() for p in old)
+
+
+def test_broken_cap_is_one_line_before_the_run(xdg: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (xdg / "config" / "gildash").mkdir(parents=True)
+    (xdg / "config" / "gildash" / "config.toml").write_text("[recordings]\nmax_mb = -1\n")
+    assert main(["run", "--cmd", f"{sys.executable} -c pass", "--threads", "1", "--no-noise-check"]) == 2
+    assert "max_mb" in _one_error_line(capsys)
+
+
+def test_dashboard_prunes_the_default_folder(
+    xdg: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gildash.ui.app import GildashApp
+
+    started: list[Path | None] = []
+    monkeypatch.setattr(GildashApp, "run", lambda self, *a, **k: started.append(self.sources.record_dir))
+    _cap(xdg, 1)
+    oldest, newer = _old_recordings(xdg, 2)
+    assert main([]) == 0
+    assert started == [xdg / "data" / "gildash" / "recordings"]
+    assert not oldest.exists() and newer.exists()
+    assert "removed 1 old recording(s)" in capsys.readouterr().err
+
+
+def test_docs_document_the_recordings_cap() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    assert "[recordings]" in docs and "max_mb" in docs
+    assert "--switch-interval" in docs and "gildash machine" in docs and "--format trace" in docs
