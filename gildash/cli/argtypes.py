@@ -48,9 +48,11 @@ def seconds(text: str) -> float:
 
 
 def speed(text: str) -> float:
-    """A replay speed factor >= 0 (0: as fast as possible)."""
+    """A replay speed factor > 0 (1 real time, 2 twice as fast)."""
     x = _parse(text, float, f"invalid speed {text!r}")
-    return _bounded(x, 0 <= x < float("inf"), f"--speed must be >= 0 (0: as fast as possible), got {text}")
+    # The dashboard's replay paces every run (its ] and [ keys halve and double the factor), so 0 has no
+    # meaning there: refused rather than played at x1.
+    return _bounded(x, 0 < x < float("inf"), f"--speed must be a factor > 0, e.g. 0.5, 1 or 4 (got {text})")
 
 
 def switch_interval(text: str) -> float:

@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from gildash.engine.history import SessionHistory
+from gildash.engine.recording import Recording
 from gildash.engine.retention import prune_default, prune_notes, recordings_dir
 from gildash.ui.commands import all_key_actions, palette_commands
 from gildash.ui.screens.confirm import ConfirmScreen
@@ -183,14 +184,16 @@ def _prune_recordings(max_mb: int | None) -> None:
         print(f"gildash: {line}", file=sys.stderr)
 
 
-def run_replay(path: Path, speed: float = 1.0) -> int:
-    """`gildash replay FILE`: the dashboard playing a recording; a broken one: one line, returns 2."""
-    from gildash.engine.recording import RecordingError, read_recording
+def run_replay(path: Path, speed: float = 1.0, recording: Recording | None = None) -> int:
+    """`gildash replay FILE`: the dashboard playing a recording (already opened, or opened here with the
+    fast index: each run's lines are read and checked only when it plays); a broken one: one line, 2."""
+    from gildash.engine.recording import RecordingError, open_recording
 
-    try:
-        recording = read_recording(path)
-    except RecordingError as exc:
-        return _fail(str(exc))
+    if recording is None:
+        try:
+            recording = open_recording(path)
+        except RecordingError as exc:
+            return _fail(str(exc))
     if not recording.runs:
         return _fail(f"{path} holds no runs")
     make_app(replay_sources(recording), replay=path, speed=speed).run()

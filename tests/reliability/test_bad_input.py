@@ -56,6 +56,8 @@ CASES: list[tuple[str, list[str], str]] = [
         "invalid number of seconds",
     ),
     ("switch interval --cmd", ["run", "--cmd", "/bin/true {threads}", "--switch-interval", "0.01"], "custom"),
+    ("replay speed 0", ["replay", "/tmp", "--speed", "0"], "--speed must be a factor > 0"),
+    ("replay speed -1", ["replay", "/tmp", "--speed", "-1"], "--speed must be a factor > 0"),
     ("export unknown format", ["export", "/tmp", "--format", "svg"], "invalid choice"),
 ]
 

@@ -15,6 +15,7 @@ from test_sweep import make_run
 
 from gildash.cli import main
 from gildash.cli.report import badges, render_report
+from gildash.engine import recording as recording_module
 from gildash.engine.machine import MachineFacts, read_machine
 from gildash.engine.recording import read_recording
 
@@ -266,3 +267,43 @@ def test_docs_document_the_recordings_cap() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
     assert "[recordings]" in docs and "max_mb" in docs
     assert "--switch-interval" in docs and "gildash machine" in docs and "--format trace" in docs
+
+
+# --- replay -------------------------------------------------------------------------------------------------
+
+
+def test_replay_speed_zero_is_refused(
+    timed_recording: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gildash.ui import app
+
+    shown: list[float] = []
+    monkeypatch.setattr(app.GildashApp, "run", lambda self, *a, **k: shown.append(self.speed))
+    assert main(["replay", str(timed_recording), "--speed", "0"]) == 2
+    assert "--speed must be a factor > 0" in _one_error_line(capsys)
+    assert shown == []  # never a replay at some other pace than the one asked for
+
+
+def test_replay_opens_with_the_fast_index(
+    timed_recording: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gildash.ui import app
+
+    opened: list[Path] = []
+    real_open = recording_module.open_recording
+
+    def open_recording(path: Path) -> recording_module.Recording:
+        opened.append(path)
+        return real_open(path)
+
+    def never(path: Path) -> recording_module.Recording:
+        raise AssertionError("replay validated the whole file with read_recording")
+
+    shown: list[float] = []
+    monkeypatch.setattr(recording_module, "open_recording", open_recording)
+    monkeypatch.setattr(recording_module, "read_recording", never)
+    monkeypatch.setattr(app.GildashApp, "run", lambda self, *a, **k: shown.append(self.speed))
+    assert main(["replay", str(timed_recording), "--speed", "4"]) == 0
+    assert opened == [timed_recording] and shown == [4.0]  # indexed once, handed to the dashboard
+    assert app.run_replay(timed_recording, 2.0) == 0
+    assert opened == [timed_recording, timed_recording] and shown == [4.0, 2.0]
