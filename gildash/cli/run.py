@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=argtypes.switch_interval,
         default=None,
         metavar="SECONDS",
-        help="sys.setswitchinterval() in the workload, 0 < s <= 1 (default: the interpreter's 0.005)",
+        help="sys.setswitchinterval() in the workload, 0 < s <= 1 (default: the interpreter's own)",
     )
     p.add_argument("--record", metavar="FILE", type=Path, default=None, help="append the recording here")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
