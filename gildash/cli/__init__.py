@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from gildash.cli import common, demo, export, python_ft, replay, run, sweep, targets
+from gildash.cli import common, demo, export, machine, python_ft, replay, run, sweep, targets
 from gildash.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (targets, run, replay, demo, python_ft, sweep, export)
+COMMANDS = (targets, machine, run, replay, demo, python_ft, sweep, export)
 """Command modules in `gildash --help` order; each has register(subparsers)."""
 
 

@@ -48,9 +48,24 @@ def seconds(text: str) -> float:
 
 
 def speed(text: str) -> float:
-    """A replay speed factor >= 0 (0: as fast as possible)."""
+    """A replay speed factor > 0 (1 real time, 2 twice as fast)."""
     x = _parse(text, float, f"invalid speed {text!r}")
-    return _bounded(x, 0 <= x < float("inf"), f"--speed must be >= 0 (0: as fast as possible), got {text}")
+    # The dashboard's replay paces every run (its ] and [ keys halve and double the factor), so 0 has no
+    # meaning there: refused rather than played at x1.
+    return _bounded(x, 0 < x < float("inf"), f"--speed must be a factor > 0, e.g. 0.5, 1 or 4 (got {text})")
+
+
+def switch_interval(text: str) -> float:
+    """sys.setswitchinterval() seconds for the workloads, in (0, MAX_SWITCH_INTERVAL_S] (--switch-interval)"""
+    # Imported here: the runner pulls in psutil, and `gildash --help` must stay instant.
+    from gildash.engine.runner import MAX_SWITCH_INTERVAL_S
+
+    x = _parse(text, float, f"invalid number of seconds {text!r}")
+    return _bounded(
+        x,
+        0 < x <= MAX_SWITCH_INTERVAL_S,
+        f"--switch-interval must be in (0, {MAX_SWITCH_INTERVAL_S:g}] seconds, e.g. 0.005 (got {text})",
+    )
 
 
 def positive_int(text: str) -> int:

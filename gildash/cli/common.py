@@ -88,6 +88,25 @@ def recording_path(*words: str) -> Path:
     return data_dir() / "recordings" / ("-".join([stamp, *(_safe_name(w) for w in words)]) + ".jsonl")
 
 
+def prune_recordings(config: Path | None, keep: Sequence[Path] = ()) -> None:
+    """Hold the default recordings folder to its cap (`[recordings] max_mb`) before a new recording goes
+    into it: the oldest recordings not in use and not in keep go first, each removal said in one line."""
+    from gildash.engine import retention
+    from gildash.engine.config import ConfigError, load_config
+
+    try:
+        cap = load_config(config).recordings_max_mb
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        pruned = retention.prune_default(cap, keep=keep)
+    except OSError as exc:  # the cap is housekeeping: never worth the run
+        note(f"warning: cannot check the size of {retention.recordings_dir()}: {exc}")
+        return
+    for line in retention.prune_notes(pruned, cap):
+        note(line)
+
+
 def open_recorder(path: Path, *, asked: bool) -> Recorder | None:
     """A Recorder appending to path. When the user asked for this path a refusal is a UsageError; a
     default path that cannot be written only costs the recording (a warning, None)."""

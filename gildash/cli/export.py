@@ -1,6 +1,7 @@
 """`gildash export FILE`: a recording's runs as CSV, Markdown or JSON (corrupt lines are skipped and
 reported). A recording of a sweep is exported as the sweep's points (speedup, efficiency, vs rust),
-aggregated by the same engine function as the dashboard's charts and export.
+aggregated by the same engine function as the dashboard's charts and export. `--format trace` writes
+every run's on-CPU timeline as Chrome/Perfetto trace-event JSON instead.
 """
 
 from __future__ import annotations
@@ -13,18 +14,33 @@ from gildash.cli import common
 
 SUFFIX_FORMATS = {".csv": "csv", ".md": "md", ".markdown": "md", ".json": "json"}
 """--format implied by --output's suffix."""
+TRACE_SUFFIX = ".trace.json"
+"""--output names ending so imply --format trace (before the plain .json rule)."""
+
+
+def implied_format(output: str | None) -> str:
+    """The format --output's name implies (md for stdout or an unknown suffix)."""
+    if output is None:
+        return "md"
+    name = Path(output).name.lower()
+    if name.endswith(TRACE_SUFFIX):
+        return "trace"
+    return SUFFIX_FORMATS.get(Path(name).suffix, "md")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `export`."""
-    help_text = "export a recording as CSV, Markdown or JSON"
+    help_text = "export a recording as CSV, Markdown, JSON or a Perfetto trace"
     p = sub.add_parser("export", help=help_text, description=__doc__)
     p.add_argument("file", metavar="FILE", help="a recording (.jsonl)")
     p.add_argument(
         "--format",
-        choices=("csv", "md", "json"),
+        choices=("csv", "md", "json", "trace"),
         default=None,
-        help="output format (default: from --output's suffix, else md)",
+        help=(
+            "output format; trace: the workers' on-CPU slices as trace-event JSON for ui.perfetto.dev "
+            "(default: from --output's suffix, .trace.json for trace, else md)"
+        ),
     )
     p.add_argument("--output", "-o", metavar="PATH", default=None, help="write here instead of stdout")
     p.add_argument("--force", action="store_true", help="overwrite --output if it exists")
@@ -33,14 +49,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """0 on success, 1 when the recording holds no run, 2 on usage/IO errors."""
-    from gildash.engine.export import export_csv, export_json, export_markdown, write_export
+    from gildash.engine.export import export_csv, export_json, export_markdown, export_trace
     from gildash.engine.recording import read_recording
     from gildash.engine.sweep import recorded_sweeps
 
     common.tolerant_streams()
-    fmt = args.format
-    if fmt is None:
-        fmt = SUFFIX_FORMATS.get(Path(args.output).suffix.lower(), "md") if args.output else "md"
+    fmt = args.format or implied_format(args.output)
     source = Path(args.file)
     if not source.is_file():
         raise common.UsageError(f"no such recording: {source}")
@@ -67,6 +81,16 @@ def cmd_export(args: argparse.Namespace) -> int:
         common.note(f"no runs in {source}")
         return common.EXIT_FAILED
 
+    if fmt == "trace":
+        timed = [(rec.result, rec.timeline) for rec in recording.runs]
+        if not any(timeline.tracks for _, timeline in timed):
+            # Not an error: the trace still names each run, but there is nothing to look at in it.
+            common.note(
+                f"no run in {source} timed itself (older recording or custom commands): "
+                "the trace holds the runs' names only"
+            )
+        return _write(args, export_trace(timed))
+
     sweeps = recorded_sweeps(runs)
     sweep = sweeps[-1] if sweeps else None
     if sweep is not None:
@@ -79,7 +103,13 @@ def cmd_export(args: argparse.Namespace) -> int:
                 f"exported the last sweep ({sweep.workload}, {len(runs)} runs)"
             )
     exporter = {"csv": export_csv, "md": export_markdown, "json": export_json}[fmt]
-    text = exporter(runs, sweep)
+    return _write(args, exporter(runs, sweep))
+
+
+def _write(args: argparse.Namespace, text: str) -> int:
+    """text to stdout, or to --output (never over an existing file without --force)."""
+    from gildash.engine.export import write_export
+
     if args.output is None:
         sys.stdout.write(text)
         return common.EXIT_OK

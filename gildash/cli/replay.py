@@ -13,22 +13,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("replay", help="replay a recording in the dashboard")
     p.add_argument("file", metavar="FILE", type=Path, help="a recording (.jsonl)")
     p.add_argument(
-        "--speed", type=argtypes.speed, default=1.0, help="1 real time, 2 twice as fast, 0 instant"
+        "--speed",
+        type=argtypes.speed,
+        default=1.0,
+        help="pace factor > 0: 1 real time, 2 twice as fast, 0.5 half (] and [ change it while replaying)",
     )
     p.set_defaults(func=common.command(cmd_replay))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """Validate the recording (one line when it is missing, broken or empty), then replay it."""
-    from gildash.engine.recording import RecordingError, read_recording
+    """Index the recording (one line when it is missing, not a recording or empty), then replay it."""
+    # The fast index: a run's lines are read and checked when it plays, so a large file opens at once.
+    from gildash.engine.recording import RecordingError, open_recording
 
     path: Path = args.file
     if not path.is_file():
         raise common.UsageError(f"no such recording: {path}")
     try:
-        recording = read_recording(path)
+        recording = open_recording(path)
     except RecordingError as exc:
         raise common.UsageError(str(exc)) from None
     if not recording.runs:
         raise common.UsageError(f"{path} holds no runs")
-    return int(common.dashboard_entry("run_replay")(path, args.speed))
+    return int(common.dashboard_entry("run_replay")(path, args.speed, recording))

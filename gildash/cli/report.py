@@ -12,6 +12,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from gildash.engine import catalog
+from gildash.engine.export import (
+    POINT_HEADERS,
+    TIMELINE_HEADERS,
+    VS_RUST_LEGEND,
+    fmt_ms,
+    fmt_percent,
+    has_timeline,
+    point_cells,
+    points_to_rows,
+    timeline_cells,
+)
+from gildash.engine.machine import machine_warnings
 from gildash.engine.model import GilMode, RunResult, SweepResult, Target
 
 GIL_WORDS: dict[GilMode, str] = {
@@ -53,6 +65,8 @@ def badges(result: RunResult) -> list[str]:
         out.append(f"{result.malformed_lines} malformed stdout lines ({result.truncated_lines} truncated)")
     if not result.complete:
         out.append("incomplete: rebuilt from a recording")
+    if result.machine is not None:
+        out.extend(w.message for w in machine_warnings(result.machine, result.threads))
     return out
 
 
@@ -82,6 +96,14 @@ def render_report(result: RunResult) -> str:
         f"  cpu        user {_fmt(result.cpu_user_s, ' s', 2)}, sys {_fmt(result.cpu_sys_s, ' s', 2)}",
         f"  cores      {_fmt(result.effective_cores, '', 2)} effective",
     ]
+    if has_timeline([result]):
+        handoffs = "-" if result.handoffs_per_s is None else f"{result.handoffs_per_s:,.0f}"
+        lines.append(
+            f"  timeline   overlap {fmt_percent(result.parallel_overlap)}, "
+            f"median slice {fmt_ms(result.median_slice_ms)}, {handoffs} hand-offs/s"
+        )
+    if result.switch_interval_s is not None:
+        lines.append(f"  switch     {result.switch_interval_s * 1000:g} ms interval (sys.getswitchinterval)")
     found = catalog.headline_value(result)
     if found is not None:
         head, value = found
@@ -109,12 +131,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def render_sweep_text(sweep: SweepResult) -> str:
-    """The sweep as plain text: title, aligned table, Amdahl fits, warnings."""
-    from gildash.engine.export import POINT_HEADERS, VS_RUST_LEGEND, point_cells
+    """The sweep as plain text: title, aligned table (timeline columns when the runs timed themselves),
+    Amdahl fits, warnings."""
     from gildash.engine.sweep import sweep_warnings
 
     lines = [f"{sweep.workload} ({sweep.scaling} scaling): median of repeats, workload wall seconds", ""]
-    lines.append(table(POINT_HEADERS, [point_cells(p) for p in sweep.points]))
+    headers, rows = list(POINT_HEADERS), [point_cells(p) for p in sweep.points]
+    if has_timeline(sweep.runs):
+        headers += TIMELINE_HEADERS
+        # points_to_rows holds each point's median timeline figures over its measured repeats.
+        for cells, row in zip(rows, points_to_rows(sweep), strict=True):
+            figures = (row["parallel_overlap"], row["median_slice_ms"], row["handoffs_per_s"])
+            cells.extend(timeline_cells(*figures))
+    lines.append(table(headers, rows))
     if sweep.fits:
         lines.append("")
         for f in sweep.fits:

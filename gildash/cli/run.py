@@ -39,6 +39,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--size", type=argtypes.size, default=None, help="work size (default: the workload's own)")
     p.add_argument("--executor", choices=("thread", "process"), default="thread", help="default: thread")
     p.add_argument("--timeout", type=argtypes.seconds, default=None, metavar="S", help="stop after S seconds")
+    p.add_argument(
+        "--switch-interval",
+        type=argtypes.switch_interval,
+        default=None,
+        metavar="SECONDS",
+        help="sys.setswitchinterval() in the workload, 0 < s <= 1 (default: the interpreter's own)",
+    )
     p.add_argument("--record", metavar="FILE", type=Path, default=None, help="append the recording here")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.add_argument(
@@ -109,6 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         executor=args.executor,
         timeout_s=args.timeout,
         cmd=cmd,
+        switch_interval_s=args.switch_interval,
     )
     try:
         build_argv(spec)
@@ -116,6 +124,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise common.UsageError(str(exc)) from None
 
     path = args.record if args.record is not None else common.recording_path(workload, target.id)
+    if args.record is None:
+        common.prune_recordings(args.config, keep=[path])
     recorder = common.open_recorder(path, asked=args.record is not None)
     if recorder is not None:
         common.note(f"recording to {path}")

@@ -62,6 +62,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--size", type=argtypes.size, default=None, help="workload --size (default: its own)")
     p.add_argument("--executor", choices=("thread", "process"), default="thread", help="default thread")
     p.add_argument("--timeout", type=argtypes.seconds, default=None, help="stop any run after S seconds")
+    p.add_argument(
+        "--switch-interval",
+        type=argtypes.switch_interval,
+        default=None,
+        metavar="SECONDS",
+        help="sys.setswitchinterval() in every Python run, 0 < s <= 1 (default: each interpreter's own)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
     p.add_argument("--record", metavar="FILE", default=None, help="append the runs to this recording")
     common.add_config(p)
@@ -135,8 +142,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         size=args.size,
         executor=args.executor,
         timeout_s=args.timeout,
+        switch_interval_s=args.switch_interval,
     )
     record_path = Path(args.record) if args.record else common.recording_path("sweep", args.workload)
+    if not args.record:
+        common.prune_recordings(getattr(args, "config", None), keep=[record_path])
     recorder = common.open_recorder(record_path, asked=True)
 
     state = _SweepState()
@@ -159,7 +169,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep = state.latest or SweepResult(workload=plan.workload, scaling="none", points=(), fits=())
     sys.stdout.write(export_json(sweep.runs, sweep) if args.json else render_sweep_text(sweep))
     sys.stdout.flush()
-    common.note(f"recorded {len(state.runs)} run(s) to {record_path}")
+    # What reached the file, not what ran: after a full disk the recording holds fewer runs than the table.
+    recorded = recorder.runs_recorded if recorder is not None else 0
+    missing = len(state.runs) - recorded
+    lost = f"; {missing} finished run(s) are not in it" if missing > 0 else ""
+    common.note(f"recorded {recorded} run(s) to {record_path}{lost}")
     write_error = getattr(recorder, "error", None)
     if write_error:
         common.note(str(write_error))

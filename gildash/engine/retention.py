@@ -111,3 +111,22 @@ def prune_default(max_mb: int | None, *, keep: Iterable[Path] = ()) -> Pruned:
     """prune() of the default recordings folder with the configured cap (None: DEFAULT_MAX_MB)."""
     cap = DEFAULT_MAX_MB if max_mb is None else max_mb
     return prune(recordings_dir(), cap * 1024 * 1024, keep=keep)
+
+
+def prune_notes(pruned: Pruned, max_mb: int | None) -> list[str]:
+    """What a prune of the default folder did, in lines for the user (none when it removed nothing and the
+    folder is within its cap)."""
+    cap = DEFAULT_MAX_MB if max_mb is None else max_mb
+    mb = 1024 * 1024
+    notes = []
+    if pruned.removed:
+        notes.append(
+            f"removed {len(pruned.removed)} old recording(s) ({pruned.freed_bytes / mb:.1f} MB) from "
+            f"{recordings_dir()}: it is capped at {cap} MB ([recordings] max_mb in the config, 0 for no cap)"
+        )
+    if pruned.over_cap:
+        notes.append(
+            f"warning: {recordings_dir()} holds {pruned.total_bytes / mb:.1f} MB, over its {cap} MB cap; "
+            "what is left is in use by a running gildash"
+        )
+    return notes

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gildash.engine import catalog, paths
+from gildash.engine.machine import MachineFacts, read_machine
 from gildash.engine.model import (
     CoreSampleTaken,
     EventReceived,
@@ -243,6 +244,7 @@ class Run:
         self._noisy = False
         self._stall = StallWatch(stall_after_s)
         self._exited_at: float | None = None
+        self._machine: MachineFacts | None = None
 
     # --- public --------------------------------------------------------------------------------
 
@@ -339,9 +341,14 @@ class Run:
         except RunSpecError as exc:
             await self._started(0)
             return self._result("error", str(exc), None)
+        # The machine's facts (a few small /sys and /proc reads) are read beside the noise check, which
+        # waits 0.3 s anyway: they cost the run's start nothing measurable, and precede its load.
+        machine = asyncio.ensure_future(asyncio.to_thread(read_machine))
         if self._noise_check and self._stop_reason is None:
             with contextlib.suppress(Exception):
                 self._noisy = await asyncio.to_thread(system_noise, 0.3) > NOISE_CORES
+        with contextlib.suppress(Exception):  # read_machine never raises; a broken thread pool might
+            self._machine = await machine
         if self._stop_reason is not None:
             await self._started(0)
             return self._result("stopped", "stopped before it started", None)
@@ -595,6 +602,7 @@ class Run:
             metrics=plain(result.metrics),
             stalled_s=stalled_s,
             message=message,
+            machine=self._machine,
         )
 
     def _decide(self, returncode: int | None) -> tuple[RunStatus, str]:

@@ -16,7 +16,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from gildash.engine.history import SessionHistory
-from gildash.engine.paths import data_dir
+from gildash.engine.recording import Recording
+from gildash.engine.retention import prune_default, prune_notes, recordings_dir
 from gildash.ui.commands import all_key_actions, palette_commands
 from gildash.ui.screens.confirm import ConfirmScreen
 from gildash.ui.screens.dashboard import DashboardScreen
@@ -170,23 +171,35 @@ def run_dashboard(args: argparse.Namespace) -> int:
 
     config: Path | None = getattr(args, "config", None)
     try:
-        load_config(config)
+        settings = load_config(config)
     except ConfigError as exc:
         return _fail(str(exc))
     # Every live run is recorded (kill -9 of the dashboard loses at most the line in flight).
-    record_dir: Path | None = getattr(args, "record_dir", None) or data_dir() / "recordings"
+    record_dir: Path | None = getattr(args, "record_dir", None)
+    if record_dir is None:
+        record_dir = recordings_dir()
+        _prune_recordings(settings.recordings_max_mb)
     make_app(live_sources(config, record_dir=record_dir)).run()
     return 0
 
 
-def run_replay(path: Path, speed: float = 1.0) -> int:
-    """`gildash replay FILE`: the dashboard playing a recording; a broken one: one line, returns 2."""
-    from gildash.engine.recording import RecordingError, read_recording
+def _prune_recordings(max_mb: int | None) -> None:
+    """Hold the default recordings folder to its cap before this session adds to it; said on stderr (it
+    stays readable above the prompt after the dashboard exits)."""
+    for line in prune_notes(prune_default(max_mb), max_mb):
+        print(f"gildash: {line}", file=sys.stderr)
 
-    try:
-        recording = read_recording(path)
-    except RecordingError as exc:
-        return _fail(str(exc))
+
+def run_replay(path: Path, speed: float = 1.0, recording: Recording | None = None) -> int:
+    """`gildash replay FILE`: the dashboard playing a recording (already opened, or opened here with the
+    fast index: each run's lines are read and checked only when it plays); a broken one: one line, 2."""
+    from gildash.engine.recording import RecordingError, open_recording
+
+    if recording is None:
+        try:
+            recording = open_recording(path)
+        except RecordingError as exc:
+            return _fail(str(exc))
     if not recording.runs:
         return _fail(f"{path} holds no runs")
     make_app(replay_sources(recording), replay=path, speed=speed).run()

@@ -48,6 +48,17 @@ CASES: list[tuple[str, list[str], str]] = [
     ("export directory", ["export", "/tmp"], "/tmp"),
     ("replay directory", ["replay", "/tmp"], "/tmp"),
     ("record into a directory", ["run", "sum_squares", "--size", "1", "--record", "/tmp"], "/tmp"),
+    ("switch interval 0", ["run", "sum_squares", "--switch-interval", "0"], "(0, 1]"),
+    ("switch interval 5", ["sweep", "sum_squares", "--switch-interval", "5"], "(0, 1]"),
+    (
+        "switch interval text",
+        ["run", "sum_squares", "--switch-interval", "fast"],
+        "invalid number of seconds",
+    ),
+    ("switch interval --cmd", ["run", "--cmd", "/bin/true {threads}", "--switch-interval", "0.01"], "custom"),
+    ("replay speed 0", ["replay", "/tmp", "--speed", "0"], "--speed must be a factor > 0"),
+    ("replay speed -1", ["replay", "/tmp", "--speed", "-1"], "--speed must be a factor > 0"),
+    ("export unknown format", ["export", "/tmp", "--format", "svg"], "invalid choice"),
 ]
 
 

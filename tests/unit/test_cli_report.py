@@ -26,6 +26,7 @@ from test_sweep import make_run, make_target
 from gildash.cli import argtypes
 from gildash.cli import export as export_command
 from gildash.cli import sweep as sweep_command
+from gildash.engine import runner as real_runner
 from gildash.engine.model import RunResult, RunSpec, Target
 
 
@@ -52,6 +53,8 @@ class FakeEngine:
     recorders: list[Any] = field(default_factory=list)
     fail_threads: int | None = None
     interrupt_at: int | None = None
+    disk_full_after: int | None = None
+    """The fake recorder stops writing results after this many (as a full disk does)."""
 
 
 @pytest.fixture
@@ -71,15 +74,24 @@ def engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeEngine:
         if fake.interrupt_at is not None and len(fake.calls) == fake.interrupt_at:
             raise KeyboardInterrupt
         status = "failed" if spec.threads == fake.fail_threads else "ok"
-        return make_run(spec.target.id, spec.threads, 1.0, status=status, scaling="weak")
+        result = make_run(spec.target.id, spec.threads, 1.0, status=status, scaling="weak")
+        if kw.get("recorder") is not None:
+            kw["recorder"].result(result.run_id, result)  # as the runner records every result
+        return result
 
     class Recorder:
         def __init__(self, path: Path) -> None:
             self.path = path
+            self.runs_recorded = 0
             fake.recorders.append(self)
+
+        def result(self, run_id: str, result: RunResult) -> None:
+            if fake.disk_full_after is None or self.runs_recorded < fake.disk_full_after:
+                self.runs_recorded += 1
 
     runner = types.ModuleType("gildash.engine.runner")
     runner.execute = execute  # type: ignore[attr-defined]
+    runner.MAX_SWITCH_INTERVAL_S = real_runner.MAX_SWITCH_INTERVAL_S  # type: ignore[attr-defined]
     recording = types.ModuleType("gildash.engine.recording")
     recording.Recorder = Recorder  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "gildash.engine.runner", runner)
@@ -108,6 +120,9 @@ def test_thread_list_is_sorted_and_distinct() -> None:
         ["sweep", "sum_squares", "--timeout", "-1"],
         ["sweep", "sum_squares", "--executor", "fork"],
         ["export", "x.jsonl", "--format", "xml"],
+        ["sweep", "sum_squares", "--switch-interval", "0"],
+        ["sweep", "sum_squares", "--switch-interval", "1.5"],
+        ["sweep", "sum_squares", "--switch-interval", "nan"],
     ],
 )
 def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -157,6 +172,74 @@ def test_sweep_passes_plan_parameters(
     assert engine.recorders[0].path == record
     out = capsys.readouterr().out
     assert "target" in out and "speedup" in out and "py3.13t" in out
+
+
+def test_sweep_passes_the_switch_interval(engine: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["sweep", "sum_squares", "--targets", "py3.11,py3.13t", "--threads", "1,2", "--repeat", "1"]
+    assert _main([*argv, "--switch-interval", "0.002"]) == 0
+    assert [spec.switch_interval_s for spec, _ in engine.calls] == [0.002] * 4
+    engine.calls.clear()
+    assert _main(argv) == 0
+    assert [spec.switch_interval_s for spec, _ in engine.calls] == [None] * 4
+
+
+def test_sweep_says_how_many_runs_reached_the_recording(
+    engine: FakeEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine.disk_full_after = 2
+    assert _main(["sweep", "sum_squares", "--targets", "py3.11", "--threads", "1,2", "--repeat", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "recorded 2 run(s) to " in err and "2 finished run(s) are not in it" in err
+    assert "recorded 4 run(s)" not in err
+
+
+def _timed_run(target_id: str, threads: int, overlap: float, slice_ms: float, handoffs: float) -> RunResult:
+    return make_run(
+        target_id, threads, 1.0, parallel_overlap=overlap, median_slice_ms=slice_ms, handoffs_per_s=handoffs
+    )
+
+
+def test_sweep_table_shows_the_timeline_figures_of_timed_runs() -> None:
+    from gildash.cli.report import render_sweep_text
+    from gildash.engine.sweep import aggregate
+
+    runs = [_timed_run("py3.13t", 1, 0.0, 4.0, 10.0), _timed_run("py3.13t", 2, 0.9, 12.5, 3.0)]
+    runs.append(_timed_run("py3.13t", 2, 0.7, 11.5, 5.0))  # a second repeat: the point shows the medians
+    text = render_sweep_text(aggregate("sum_squares", runs))
+    header = next(line for line in text.splitlines() if line.startswith("target"))
+    assert "overlap" in header and "median slice" in header and "hand-offs/s" in header
+    row = next(line for line in text.splitlines() if line.startswith("py3.13t") and " 2 " in line)
+    assert row.split()[-5:] == ["80", "%", "12.00", "ms", "4"]
+    untimed = render_sweep_text(aggregate("sum_squares", [make_run("py3.11", 1, 1.0)]))
+    assert "overlap" not in untimed and "median slice" not in untimed
+
+
+def _fill_recordings(folder: Path, sizes_mb: Sequence[float]) -> list[Path]:
+    """Old recordings in folder, oldest first, of the given sizes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    for i, mb in enumerate(sizes_mb):
+        path = folder / f"2020010{i + 1}-000000-old.jsonl"
+        path.write_bytes(b"x" * int(mb * 1024 * 1024))
+        os.utime(path, (1_600_000_000 + i * 60, 1_600_000_000 + i * 60))
+        made.append(path)
+    return made
+
+
+def test_sweep_prunes_the_default_folder_to_its_cap(
+    engine: FakeEngine, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "config" / "gildash").mkdir(parents=True)
+    (tmp_path / "config" / "gildash" / "config.toml").write_text("[recordings]\nmax_mb = 1\n")
+    oldest, newer = _fill_recordings(tmp_path / "data" / "gildash" / "recordings", [0.6, 0.6])
+    argv = ["sweep", "sum_squares", "--targets", "py3.11", "--threads", "1", "--repeat", "1"]
+    assert _main([*argv, "--record", str(tmp_path / "mine.jsonl")]) == 0
+    assert oldest.exists() and newer.exists()  # --record FILE: the default folder is not touched
+    capsys.readouterr()
+    assert _main(argv) == 0
+    assert not oldest.exists() and newer.exists()
+    assert "removed 1 old recording(s) (0.6 MB)" in capsys.readouterr().err
 
 
 def test_sweep_text_table_and_failure_exit_1(engine: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:

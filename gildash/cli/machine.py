@@ -1,0 +1,40 @@
+"""`gildash machine`: what this machine looks like to a run (cores, SMT, clocks, governor, load), as a table
+or one JSON object. The same facts are read before every run and kept in its result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from gildash.cli import common
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `machine`."""
+    p = sub.add_parser(
+        "machine",
+        help="show the machine's cores, SMT siblings, clocks, governor and load",
+        description=(
+            "The machine facts gildash reads before every run (from /sys and /proc); what the OS does not "
+            "report reads 'not reported'."
+        ),
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=common.command(cmd_machine))
+
+
+def cmd_machine(args: argparse.Namespace) -> int:
+    """The facts right now; never fails (an unreadable fact is 'not reported' / null)."""
+    from gildash.engine.machine import fact_rows, read_machine
+    from gildash.engine.safejson import plain
+
+    common.tolerant_streams()
+    facts = read_machine()
+    if args.json:
+        print(json.dumps(plain(facts.to_dict()), indent=2))
+        return common.EXIT_OK
+    rows = fact_rows(facts)
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label.ljust(width)}  {value}")
+    return common.EXIT_OK
