@@ -392,8 +392,10 @@ def machine_warnings(facts: MachineFacts, threads: int) -> list[MachineWarning]:
             )
         )
     load = facts.load_average
-    # More runnable work than CPUs: the run's threads will queue behind what was already running.
-    if load is not None and logical is not None and load[0] + threads > logical + 0.5:
+    # Other work queues the run's threads behind it; a run that alone exceeds the CPUs is the
+    # oversubscribed warning's business, not the load's (blaming "other programs" would mislead).
+    busy = load is not None and load[0] >= 0.5
+    if load is not None and logical is not None and busy and load[0] + min(threads, logical) > logical + 0.5:
         out.append(
             MachineWarning(
                 "load",

@@ -205,3 +205,12 @@ def test_load_warns_when_queued_work_exceeds_the_cpus(
     facts = read_machine(sys_root, proc_root, affinity=(0, 1))
     assert ("load" in _kinds(facts, threads)) is warned
     assert math.isclose(facts.load_average[0] if facts.load_average else -1, load)
+
+
+def test_a_run_that_alone_exceeds_the_cpus_is_not_blamed_on_load(tmp_path: Path) -> None:
+    sys_root, proc_root = fake_roots(tmp_path, cores=2, smt=1, loadavg="0.40 0.30 0.20 1/100 42")
+    facts = read_machine(sys_root, proc_root, affinity=False)
+    kinds = {w.kind for w in machine_warnings(facts, 3)}
+    assert "load" not in kinds  # 3 threads on 2 CPUs with an idle machine: oversubscribed, not "load"
+    busy_root, busy_proc = fake_roots(tmp_path / "busy", cores=2, smt=1, loadavg="1.60 1.00 0.50 3/100 42")
+    assert "load" in {w.kind for w in machine_warnings(read_machine(busy_root, busy_proc, affinity=False), 2)}

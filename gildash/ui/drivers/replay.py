@@ -54,8 +54,10 @@ class ReplayDriver:
     def __init__(self, path: Path, speed: float = 1.0) -> None:
         self.path = path
         """The recording file."""
-        self.speed = speed if speed > 0 else 1.0
-        """Pace: 1.0 is the recorded pace."""
+        if not speed >= 0:
+            raise ValueError(f"replay speed must be 0 (unpaced) or above (got {speed})")
+        self.speed = speed
+        """Pace: 1.0 is the recorded pace; 0 plays without pauses (tests; the CLI asks for > 0)."""
         self.paused = False
         """The run on show is paused."""
         self.runs: list[RecordedRun] = []
@@ -91,10 +93,10 @@ class ReplayDriver:
 
     def change_speed(self, factor: float) -> float:
         """Faster (factor > 1) or slower, within MIN_SPEED..MAX_SPEED; applies from the next run."""
-        self.speed = max(MIN_SPEED, min(MAX_SPEED, self.speed * factor))
+        self.speed = max(MIN_SPEED, min(MAX_SPEED, (self.speed or MAX_SPEED) * factor))
         return self.speed
 
     def banner(self) -> str:
         """The banner's replay part."""
-        state = "paused" if self.paused else f"×{self.speed:g}"
+        state = "paused" if self.paused else (f"×{self.speed:g}" if self.speed else "unpaced")
         return f"replay {self.path.name} ({state}) — r/n next run, space pause, ] [ speed"

@@ -188,9 +188,9 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="discover", exit_on_error=False)
     def _load_recording(self, path: Path) -> Recording:
-        from gildash.engine.recording import read_recording
+        from gildash.engine.recording import open_recording
 
-        return read_recording(path)
+        return open_recording(path)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker outcomes surface: results applied, errors notified."""
