@@ -24,13 +24,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_replay(args: argparse.Namespace) -> int:
     """Index the recording (one line when it is missing, not a recording or empty), then replay it."""
     # The fast index: a run's lines are read and checked when it plays, so a large file opens at once.
-    from gildash.engine.recording import RecordingError, open_recording
+    from gildash.engine.recording import RecordingError, load_for_replay
 
     path: Path = args.file
     if not path.is_file():
         raise common.UsageError(f"no such recording: {path}")
     try:
-        recording = open_recording(path)
+        recording = load_for_replay(path)
     except RecordingError as exc:
         raise common.UsageError(str(exc)) from None
     if not recording.runs:

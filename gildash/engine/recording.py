@@ -816,6 +816,20 @@ def open_recording(path: Path) -> Recording:
     return _load(path, validate=False)
 
 
+FULL_CHECK_BYTES = 32 * 1024 * 1024
+"""Recordings up to this size are checked whole before a replay (every unreadable line counted at once);
+bigger ones are indexed (open_recording) so the first frame comes in time, and checked as they play."""
+
+
+def load_for_replay(path: Path) -> Recording:
+    """read_recording for a recording up to FULL_CHECK_BYTES, open_recording (the fast index) above."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # let the reader name the problem
+    return read_recording(path) if size <= FULL_CHECK_BYTES else open_recording(path)
+
+
 # --- replay --------------------------------------------------------------------------------------
 
 

@@ -193,11 +193,11 @@ def _prune_recordings(max_mb: int | None) -> None:
 def run_replay(path: Path, speed: float = 1.0, recording: Recording | None = None) -> int:
     """`gildash replay FILE`: the dashboard playing a recording (already opened, or opened here with the
     fast index: each run's lines are read and checked only when it plays); a broken one: one line, 2."""
-    from gildash.engine.recording import RecordingError, open_recording
+    from gildash.engine.recording import RecordingError, load_for_replay
 
     if recording is None:
         try:
-            recording = open_recording(path)
+            recording = load_for_replay(path)
         except RecordingError as exc:
             return _fail(str(exc))
     if not recording.runs:

@@ -43,6 +43,8 @@ class Sources:
     """Monotonic seconds for elapsed times (frozen in snapshot tests)."""
     record_dir: Path | None = None
     """Where live runs are recorded (None: don't record)."""
+    recording: Recording | None = None
+    """The recording a replay plays, already opened (the file is read once per command)."""
     calibrate: Calibrator | None = None
     """Finds each sweep target's size before the sweep's first run (None: sweeps run at the preset size)."""
     physical_cores: int | None = None
@@ -140,4 +142,5 @@ def replay_sources(recording: Recording) -> Sources:
         cpu_count=count,
         clock=time.monotonic,
         record_dir=None,
+        recording=recording,
     )

@@ -146,7 +146,9 @@ class DashboardScreen(Screen[None]):
         self._update_banner()
         self._show_panel()
         self.set_interval(TICK_S, self._tick, name="tick")
-        if self.replay is not None:
+        if self.replay is not None and self.sources.recording is not None:
+            self._set_recording(self.sources.recording)
+        elif self.replay is not None:
             self._load_recording(self.replay.path)
         else:
             self._discover()
@@ -188,9 +190,9 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="discover", exit_on_error=False)
     def _load_recording(self, path: Path) -> Recording:
-        from gildash.engine.recording import open_recording
+        from gildash.engine.recording import load_for_replay
 
-        return open_recording(path)
+        return load_for_replay(path)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker outcomes surface: results applied, errors notified."""
