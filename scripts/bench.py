@@ -453,8 +453,8 @@ def bench_ingestion(bench: Bench) -> None:
             "ingestion: lines/s parsed by the engine headless (Run.updates())",
             rate,
             "lines/s",
-            ">= 200,000/s",
-            at_least(rate, 200_000),
+            ">= 400,000/s",
+            at_least(rate, 400_000),
             f"{received:,} received of {printed if printed is None else f'{printed:,}'} printed; "
             f"{counts['malformed']} malformed; {counts['overall']:,.0f}/s over the whole run",
         )
@@ -690,6 +690,12 @@ def bench_accuracy(bench: Bench, repeats: int) -> None:
 def bench_startup(bench: Bench) -> None:
     bench.quiet("5 start-up")
     log("5. start-up: gildash --help x5, dashboard first frame x3")
+    # gildash as an install has it: its modules byte-compiled (pip does at install). An editable checkout
+    # run with PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module from source at each start.
+    compiled = subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(REPO / "gildash")], capture_output=True, check=False
+    )
+    bytecode = "bytecode compiled first" if compiled.returncode == 0 else "bytecode could not be compiled"
     subprocess.run([bench.gildash, "--help"], capture_output=True, check=False)  # warm the page cache
     helps = []
     for _ in range(5):
@@ -697,7 +703,8 @@ def bench_startup(bench: Bench) -> None:
         subprocess.run([bench.gildash, "--help"], capture_output=True, check=False)
         helps.append(time.perf_counter() - start)
     h = median(helps)
-    bench.add(Figure("5a", "`gildash --help` wall (median of 5)", h, "s", "< 0.3 s", h < 0.3, spread(helps)))
+    note = f"{spread(helps)}; {bytecode}"
+    bench.add(Figure("5a", "`gildash --help` wall (median of 5)", h, "s", "< 0.15 s", h < 0.15, note))
     frames: list[float] = []
     listed: list[float] = []
     for _ in range(3):
@@ -719,9 +726,9 @@ def bench_startup(bench: Bench) -> None:
             "dashboard: tmux start to first frame (median of 3)",
             f,
             "s",
-            "< 1.0 s",
-            at_most(f, 1.0),
-            f"{spread(frames)}; targets listed after {spread(listed)} s",
+            "< 0.3 s",
+            at_most(f, 0.3),
+            f"{spread(frames)}; targets listed after {spread(listed)} s; {bytecode}",
         )
     )
 
