@@ -61,12 +61,14 @@ def gil_reenabled_module(stderr_line: str) -> str | None:
 
 
 _progress_match = re.compile(
-    r'\{"event":"progress","t":((?:0|[1-9][0-9]{0,9})(?:\.[0-9]{1,17})?),"worker":(0|[1-9][0-9]{0,5}),'
-    r'"done":(0|[1-9][0-9]{0,17}),"total":(0|[1-9][0-9]{0,17})\}'
+    r'\{"event":"progress","t":((?:0|[1-9][0-9]{0,9}+)(?:\.[0-9]{1,17}+)?+),"worker":(0|[1-9][0-9]{0,5}+),'
+    r'"done":(0|[1-9][0-9]{0,17}+),"total":(0|[1-9][0-9]{0,17}+)\}'
 ).fullmatch
 """The progress line exactly as the bundled workloads print it (compact JSON, keys in this order). A line
 it matches is one JSON object whose values parse as json does (float(t), int(...)); short numbers only, so
-every int is exact and t converts exactly as json would have read it (float of an int <= 10 digits)."""
+every int is exact and t converts exactly as json would have read it (float of an int <= 10 digits).
+Possessive quantifiers (never give digits back): what follows a number is never a digit, so they match
+the same lines, without the backtracking bookkeeping."""
 
 
 class _Invalid(Exception):

@@ -489,6 +489,7 @@ class Run:
         recorder = self._recorder
         records: list[tuple[float, str, bool]] = []
         updates: list[RunUpdate] = []
+        append = updates.append
         for data, truncated in lines:
             text = data.decode("utf-8", "replace")
             event = parse_line(text, truncated=True) if truncated else parse_line(text)
@@ -500,7 +501,7 @@ class Run:
                 tally_add(event)
             if recorder is not None:
                 records.append((t, text, truncated))
-            updates.append(new_event_received(t, event, text))
+            append(new_event_received(t, event, text))
         if updates:
             resumed = self._stall.output(t)
             if resumed is not None:
