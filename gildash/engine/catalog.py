@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gildash.engine.model import Executor, RunResult, TargetKind
+if TYPE_CHECKING:  # annotations only: `gildash --help` imports this module and need not build the model
+    from gildash.engine.model import Executor, RunResult, TargetKind
 
 WORKLOADS: tuple[str, ...] = (
     "sum_squares",

@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from gildash.engine.export import fmt_ratio, fmt_seconds, gil_text
 from gildash.engine.model import Executor, RunResult, SweepPoint, SweepResult
-from gildash.engine.sweep import aggregate
 
 EntryKind = Literal["run", "sweep"]
 
@@ -77,6 +75,9 @@ class SessionHistory:
         return [self._entry(kind, index) for kind, index in self._order]
 
     def _entry(self, kind: EntryKind, index: int) -> HistoryEntry:
+        # Imported here, not at the top: the dashboard builds a history before its first frame.
+        from gildash.engine.export import fmt_ratio, fmt_seconds, gil_text
+
         if kind == "run":
             r = self._runs[index]
             label = f"{r.workload}@{r.target.id}×{r.threads}"
@@ -107,6 +108,8 @@ class SessionHistory:
         return [(n, left.get(n, "—"), right.get(n, "—")) for n in names]
 
     def _metrics(self, e: HistoryEntry) -> dict[str, str]:
+        from gildash.engine.export import fmt_ratio, fmt_seconds, gil_text
+
         if e.kind == "run":
             r = self._runs[e.index]
             return {
@@ -179,6 +182,8 @@ class SessionHistory:
         return [chart.sweep for chart in self._single_run_charts()]
 
     def _single_run_charts(self) -> list[ChartSet]:
+        from gildash.engine.sweep import aggregate
+
         groups: dict[tuple[str, int | None, Executor], list[RunResult]] = {}
         last: dict[tuple[str, int | None, Executor], int] = {}
         for position, (kind, index) in enumerate(self._order):

@@ -25,7 +25,7 @@ from gildash.engine import catalog, paths
 from gildash.engine.machine import MachineFacts, read_machine
 from gildash.engine.model import (
     CoreSampleTaken,
-    EventReceived,
+    ProgressEvent,
     RunFinished,
     RunResult,
     RunSpec,
@@ -35,6 +35,7 @@ from gildash.engine.model import (
     SampleTaken,
     StderrReceived,
     Target,
+    new_event_received,
 )
 from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line
 from gildash.engine.reaper import OWNER_MARKER, RUN_MARKER, kill_marked, owner_value, reap_orphans
@@ -491,18 +492,23 @@ class Run:
         # One timestamp per read: the lines of one chunk reached us at the same moment.
         t = time.monotonic() - self._t0
         tally_add = self._tally.add
+        last_progress = self._tally.last_progress
         recorder = self._recorder
         records: list[tuple[float, str, bool]] = []
         updates: list[RunUpdate] = []
+        append = updates.append
         for data, truncated in lines:
-            text = data.decode("utf-8", errors="replace")
-            if not text.strip():
-                continue
-            event = parse_line(text, truncated=truncated)
-            tally_add(event)
+            text = data.decode("utf-8", "replace")
+            event = parse_line(text, truncated=True) if truncated else parse_line(text)
+            if type(event) is ProgressEvent:
+                last_progress[event.worker] = event  # EventTally.add's first branch, inlined: the hot case
+            elif not text.strip():
+                continue  # a blank line is no event (parse_line called it malformed)
+            else:
+                tally_add(event)
             if recorder is not None:
                 records.append((t, text, truncated))
-            updates.append(EventReceived(t, event, text))
+            append(new_event_received(t, event, text))
         if updates:
             resumed = self._stall.output(t)
             if resumed is not None:

@@ -65,6 +65,42 @@ class CoreSampler:
         return CoreSample(t=now, percent=tuple(percent))
 
 
+class SimulatedCoreSampler:
+    """A made-up machine of `cores` logical CPUs (benchmarks and demos of many-core displays, never data).
+
+    Deterministic for a seed: blocks of cores busy with a job that moves every few seconds, the rest
+    idle with a little noise, so a display shows changing, structured load as a real big machine would.
+    """
+
+    def __init__(self, cores: int, *, seed: int = 0) -> None:
+        import random
+
+        self.cores = max(1, cores)
+        self._random = random.Random(seed)
+        self._calls = 0
+        self._busy: list[float] = []
+        self._move()
+
+    def _move(self) -> None:
+        """A new job layout: a random run of cores near full, a few at half load, the rest idle."""
+        rnd, n = self._random, self.cores
+        start, length = rnd.randrange(n), rnd.randint(max(1, n // 8), max(1, n // 2))
+        self._busy = [0.0] * n
+        for i in range(start, start + length):
+            self._busy[i % n] = 95.0
+        for _ in range(max(1, n // 32)):
+            self._busy[rnd.randrange(n)] = 50.0
+
+    def sample(self) -> CoreSample:
+        """Percent busy per simulated CPU, 0..100 (the layout moves every 40 calls, 10 s at 4 Hz)."""
+        self._calls += 1
+        if self._calls % 40 == 0:
+            self._move()
+        noise = self._random.random
+        percent = tuple(min(100.0, b + 4.0 * noise()) for b in self._busy)
+        return CoreSample(t=time.monotonic(), percent=percent)
+
+
 def _ancestor_pids() -> set[int]:
     """Our parent chain (shell, tmux server, terminal emulator): the display of the observer itself.
 

@@ -75,15 +75,28 @@ def machine_cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+SIMULATE_CORES_ENV = "GILDASH_SIMULATE_CORES"
+"""Set to a core count (2..4096) to draw a simulated machine's core load instead of this one's (the
+benchmark of the many-core display uses it; runs still run here). Anything else is ignored."""
+
+
+def simulated_cores() -> int | None:
+    """The core count GILDASH_SIMULATE_CORES asks for, None when unset or not a count in 2..4096."""
+    value = os.environ.get(SIMULATE_CORES_ENV, "").strip()
+    return int(value) if value.isascii() and value.isdigit() and 2 <= int(value) <= 4096 else None
+
+
 def live_sources(config: Path | None = None, *, record_dir: Path | None = None) -> Sources:
     """The real engine: discovery, subprocess runs, /proc/stat core sampling, the monotonic clock."""
     from gildash.engine.calibrate import cached_calibration
     from gildash.engine.interpreters import discover_targets
     from gildash.engine.machine import read_machine
     from gildash.engine.runner import Run
-    from gildash.engine.sampler import CoreSampler
+    from gildash.engine.sampler import CoreSampler, SimulatedCoreSampler
 
-    sampler = CoreSampler()
+    simulated = simulated_cores()
+    sampler: CoreSampler | SimulatedCoreSampler
+    sampler = CoreSampler() if simulated is None else SimulatedCoreSampler(simulated)
     sampler.sample()  # prime: the first call only stores counters
 
     def targets() -> list[Target]:
@@ -97,7 +110,7 @@ def live_sources(config: Path | None = None, *, record_dir: Path | None = None) 
         targets=targets,
         start_run=start_run,
         core_sampler=sampler.sample,
-        cpu_count=machine_cpu_count(),
+        cpu_count=machine_cpu_count() if simulated is None else simulated,
         clock=time.monotonic,
         record_dir=record_dir,
         calibrate=cached_calibration,

@@ -1,4 +1,7 @@
-"""Per-core CPU panel: one row per logical CPU (bar, percent, history strip), a heat-map grid when many.
+"""Per-core CPU panel: one row per logical CPU (bar, percent, history strip), a labelled grid when many.
+
+The grid (more than GRID_ABOVE cores) gives each row of cores a label ('cpu0-31'), one cell per core
+(height and colour by its load), the row's mean and the row's own history strip.
 
 Owns its history (a deque per core of 1-s means, 256 s); fed with percent tuples, never samples itself.
 A core's bar, its percentage and the newest point of its strip are one value: the last whole second
@@ -29,6 +32,14 @@ LEVELS = ("idle", "low", "mid", "high")
 """Load levels, each a component class so themes colour them."""
 MAX_CHART_ROWS = 6
 """Rows of one core's history chart at most."""
+GRID_ABOVE = 16
+"""More cores than this are drawn as a grid of rows of cores."""
+GRID_ROW_SIZES = (64, 32, 16, 8)
+"""Cores per grid row, the widest that fits first (powers of two: labels read 'cpu32-63')."""
+MIN_GRID_STRIP = 8
+"""History cells a grid row needs beside its cells for that row size to be chosen."""
+IDLE_CELL = "░"
+"""A grid cell under 5 %: a visible dot of texture where a blank would read as a missing core."""
 
 
 def level(percent: float) -> str:
@@ -85,6 +96,12 @@ class CoresPanel(LineWidget):
         """Samples summed in _sums since the last history point."""
         self._charts: tuple[tuple[int, int], list[list[str]]] | None = None
         """((strip width, rows), chart rows per core): rebuilt at each history point (once a second)."""
+        self._row_history: tuple[int, list[deque[float]]] | None = None
+        """(cores per grid row, mean history per grid row): kept up to date at each history point."""
+        self._grid_strips: tuple[tuple[int, int], list[str]] | None = None
+        """((cores per row, strip width), strip per grid row): rebuilt at each history point."""
+        self._dirty = True
+        """What the panel shows changed since it last asked to repaint (numbers move once a second)."""
 
     @property
     def cores(self) -> int:
@@ -132,16 +149,36 @@ class CoresPanel(LineWidget):
             self._sums = [0.0] * len(self._sums)
             self._pending = 0
             self._charts = None
-        if paint:
+            self._grid_strips = None
+            if self._row_history is not None:
+                per_row, rows = self._row_history
+                for row, start in zip(rows, range(0, self.cores, per_row), strict=True):
+                    row.append(_mean([hist[-1] for hist in self._history[start : start + per_row]]))
+            self._dirty = True
+        elif not self._history[0]:
+            self._dirty = True  # before the first whole second the numbers are the live mean
+        if paint and self._dirty:
+            # Numbers, bars and cells show the last whole second: between seconds nothing to repaint.
+            self._dirty = False
             self.changed()
 
     def _grid_mode(self) -> bool:
-        return self.cores > 16
+        return self.cores > GRID_ABOVE
+
+    def _grid_geometry(self, width: int) -> tuple[int, int, int]:
+        """(label width, cores per row, strip width) of the grid at this width."""
+        label_w = len(f"cpu{self.cores - 1}-{self.cores - 1} ")
+        fixed = label_w + 6  # the cells' row, then " 100% " before the strip
+        for per_row in GRID_ROW_SIZES:
+            if per_row < self.cores and fixed + per_row + MIN_GRID_STRIP <= width:
+                return label_w, per_row, width - fixed - per_row
+        # Narrow: as many cells as fit, no strip.
+        return label_w, max(1, min(GRID_ROW_SIZES[-1], width - fixed)), 0
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if not self._grid_mode():
             return self.cores + 1
-        per_row = max(1, (width - 1) // 2)
+        per_row = self._grid_geometry(width)[1]
         return 1 + -(-self.cores // per_row)
 
     @property
@@ -176,12 +213,7 @@ class CoresPanel(LineWidget):
         latest = numbers = self.numbers  # bars and numbers: the same second
         lines: list[Line] = [((self._header(), "label"),)]
         if self._grid_mode():
-            # Heat-map: one 2-cell block per core, row-major, coloured by its current load.
-            per_row = max(1, (width - 1) // 2)
-            for start in range(0, len(latest), per_row):
-                row = latest[start : start + per_row]
-                lines.append(tuple(("██" if v >= 5 else "░░", level(v)) for v in row))
-            return lines
+            return lines + self._grid_lines(width, numbers)
         label_w, bar_w, spark_w, rows = self._geometry()
         if self._charts is None or self._charts[0] != (spark_w, rows):
             charts = [[chart_row(hist, spark_w, rows, r) for r in range(rows)] for hist in self._history]
@@ -205,3 +237,57 @@ class CoresPanel(LineWidget):
                     line += ((charts[i][r], load),)
                 lines.append(line)
         return lines
+
+    def _row_means(self, per_row: int) -> list[deque[float]]:
+        """Mean history of each grid row of per_row cores (rebuilt when the row size changes)."""
+        if self._row_history is None or self._row_history[0] != per_row:
+            rows = []
+            for start in range(0, self.cores, per_row):
+                group = self._history[start : start + per_row]
+                rows.append(deque((_mean(point) for point in zip(*group, strict=True)), maxlen=HISTORY))
+            self._row_history = (per_row, rows)
+        return self._row_history[1]
+
+    def _grid_lines(self, width: int, numbers: tuple[float, ...]) -> list[Line]:
+        """One line per row of cores: label, a cell per core, the row's mean, the row's history strip."""
+        label_w, per_row, strip_w = self._grid_geometry(width)
+        strips: list[str] = []
+        if strip_w:
+            key = (per_row, strip_w)
+            if self._grid_strips is None or self._grid_strips[0] != key:
+                means = self._row_means(per_row)
+                self._grid_strips = (key, [chart_row(row, strip_w, 1, 0) for row in means])
+            strips = self._grid_strips[1]
+        lines: list[Line] = []
+        for index, start in enumerate(range(0, self.cores, per_row)):
+            row = numbers[start : start + per_row]
+            end = start + len(row) - 1
+            line: list[tuple[str, str]] = [(f"cpu{start}-{end}".ljust(label_w), "label")]
+            # Runs of cells of one load level share a segment: a few segments per row, not one per core.
+            run_text, run_level = "", ""
+            for value in row:
+                cell_level = level(value)
+                cell = (
+                    IDLE_CELL
+                    if cell_level == "idle"
+                    else SPARK[max(1, round(value / 100 * (len(SPARK) - 1)))]
+                )
+                if cell_level != run_level and run_text:
+                    line.append((run_text, run_level))
+                    run_text = ""
+                run_text += cell
+                run_level = cell_level
+            line.append((run_text, run_level))
+            if len(row) < per_row:  # the last row of an odd count: its mean and strip stay in line
+                line.append((" " * (per_row - len(row)), ""))
+            mean = _mean(row)
+            line.append((f" {mean:3.0f}% ", ""))
+            if strips:
+                line.append((strips[index], level(mean)))
+            lines.append(tuple(line))
+        return lines
+
+
+def _mean(values: Sequence[float]) -> float:
+    """The mean of values (0.0 for none)."""
+    return sum(values) / len(values) if values else 0.0

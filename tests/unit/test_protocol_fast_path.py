@@ -1,0 +1,111 @@
+"""parse_line's fast paths for progress lines give exactly what the full validation gives, and the
+per-line constructors build objects equal to the dataclass constructor's."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from gildash.engine import protocol
+from gildash.engine.model import EventReceived, ProgressEvent, new_event_received, new_progress_event
+from gildash.engine.protocol import MAX_SECONDS, MAX_WORKERS, parse_line
+
+EDGE_NUMBERS: list[Any] = [
+    0, 1, -1, 0.0, -0.0, 1e-07, 0.5, 1.25e3, MAX_SECONDS, MAX_SECONDS + 1, int(MAX_SECONDS), 10**9 + 1,
+    MAX_WORKERS, MAX_WORKERS + 1, 10**17, 10**18, 10**19, 2**63, True, False, None, "1", [1], {"a": 1},
+]  # fmt: skip
+
+
+def full(line: str) -> Any:
+    """What the full path (no shortcut) makes of the line."""
+    return protocol._parse_full(line, False)
+
+
+def same(line: str) -> None:
+    fast, slow = parse_line(line), full(line)
+    assert type(fast) is type(slow)
+    assert fast == slow
+    assert repr(fast) == repr(slow)
+    if isinstance(fast, ProgressEvent):
+        for f in dataclasses.fields(fast):
+            assert type(getattr(fast, f.name)) is type(getattr(slow, f.name))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"event":"progress","t":0.123456,"worker":0,"done":5,"total":10}',
+        '{"event":"progress","t":3,"worker":2,"done":0,"total":0}',
+        '{"event":"progress","t":1000000000,"worker":100000,"done":1,"total":2}',
+        '{"event":"progress","t":1000000000.5,"worker":1,"done":1,"total":2}',
+        '{"event":"progress","t":1000000001,"worker":1,"done":1,"total":2}',
+        '{"event":"progress","t":9999999999,"worker":1,"done":1,"total":2}',
+        '{"event":"progress","t":0.1,"worker":100001,"done":1,"total":2}',
+        '{"event":"progress","t":0.1,"worker":01,"done":1,"total":2}',
+        '{"event":"progress","t":1e-06,"worker":1,"done":1,"total":2}',
+        '{"event":"progress","t":0.1,"worker":1,"done":999999999999999999,"total":2}',
+        '{"event":"progress","t":0.1,"worker":1,"done":1,"total":2} ',
+        '  {"event":"progress","t":0.1,"worker":1,"done":1,"total":2}\r',
+        '{"event":"progress","t":0.1,"worker":1,"done":1,"total":2}{}',
+        '{"event":"progress","t":0.1,"worker":1,"done":1,"total":2,"worker":3}',
+        '{"event":"progress","t":0.1,"worker":1,"done":1}',
+        '{"event":"progress","t":NaN,"worker":1,"done":1,"total":2}',
+        '{"event":"progress","t":0.1,"worker":\u0661,"done":1,"total":2}',
+        '\ufeff{"event":"progress","t":0.1,"worker":1,"done":1,"total":2}',
+        '{"event":"progr\\u0065ss","t":0.1,"worker":1,"done":1,"total":2}',
+        '{"total":2,"done":1,"worker":1,"t":0.1,"event":"progress"}',
+        '{"event":"progress","worker":1,"done":1,"total":2}',
+        '{"event":"progress","t":0.1,"worker":1,"done":1,"total":2,"extra":[1,2]}',
+        '{"event": "progress", "t": 0.1, "worker": 1, "done": 1, "total": 2}',
+        "",
+        "   ",
+        "[1]",
+    ],
+)
+def test_fast_path_matches_the_full_path_on_edge_lines(line: str) -> None:
+    same(line)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    values=st.fixed_dictionaries(
+        {
+            "t": st.one_of(st.sampled_from(EDGE_NUMBERS), st.floats(allow_nan=False), st.integers()),
+            "worker": st.one_of(st.sampled_from(EDGE_NUMBERS), st.integers()),
+            "done": st.one_of(st.sampled_from(EDGE_NUMBERS), st.integers()),
+            "total": st.one_of(st.sampled_from(EDGE_NUMBERS), st.integers()),
+        }
+    ),
+    order=st.permutations(["event", "t", "worker", "done", "total"]),
+    compact=st.booleans(),
+)
+@example(
+    values={"t": 0.5, "worker": 3, "done": 7, "total": 9},
+    order=["event", "t", "worker", "done", "total"],
+    compact=True,
+)
+def test_fast_path_matches_the_full_path(values: dict[str, Any], order: list[str], compact: bool) -> None:
+    obj = {key: "progress" if key == "event" else values[key] for key in order}
+    separators = (",", ":") if compact else (", ", ": ")
+    same(json.dumps(obj, separators=separators))
+
+
+def test_fast_constructors_build_the_dataclass_objects() -> None:
+    event = new_progress_event(0.5, 1, 2, 3)
+    plain = ProgressEvent(0.5, 1, 2, 3)
+    assert event == plain and hash(event) == hash(plain) and repr(event) == repr(plain)
+    assert dataclasses.asdict(event) == dataclasses.asdict(plain)
+    assert pickle.loads(pickle.dumps(event)) == plain
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.t = 1.0  # type: ignore[misc]
+    update = new_event_received(1.5, event, "raw")
+    assert update == EventReceived(1.5, plain, "raw")
+    assert repr(update) == repr(EventReceived(1.5, plain, "raw"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        update.raw = "x"  # type: ignore[misc]
