@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gildash.engine.model import (
     CoreSampleTaken,
@@ -28,9 +28,13 @@ from gildash.engine.recording import Recorder
 class RunTap:
     """Writes one run's updates to a Recorder as they pass (write errors never raise: Recorder's rule)."""
 
-    def __init__(self, recorder: Recorder, run_id: str) -> None:
+    def __init__(
+        self, recorder: Recorder, run_id: str, harness_clock: Callable[[], float] | None = None
+    ) -> None:
         self._recorder = recorder
         self._run_id = run_id
+        self._clock = harness_clock
+        """Seconds since the run's spawn, for per-core samples (None: the time of the last update seen)."""
         self._t = 0.0
         self._ended = False
         """The run's result is written: nothing of this run may follow it (a late core sample)."""
@@ -63,7 +67,7 @@ class RunTap:
                 rec.sample(run_id, update.sample)
             elif isinstance(update, CoreSampleTaken):
                 # Core samples carry the monotonic clock; the recording wants harness time.
-                rec.cores(run_id, self._t, update.sample)
+                rec.cores(run_id, self._clock() if self._clock is not None else self._t, update.sample)
             elif isinstance(update, RunFinished):
                 rec.result(run_id, update.result)
                 self._ended = True

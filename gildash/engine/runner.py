@@ -39,6 +39,7 @@ from gildash.engine.model import (
 )
 from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line
 from gildash.engine.reaper import OWNER_MARKER, RUN_MARKER, kill_marked, owner_value, reap_orphans
+from gildash.engine.record_tap import RunTap
 from gildash.engine.safejson import plain
 from gildash.engine.sampler import CoreSampler, TreeSampler, kill_processes, system_noise
 from gildash.engine.stall import STALL_AFTER_S, StallWatch
@@ -222,6 +223,8 @@ class Run:
         self.pid: int | None = None
         """Process (group) id once spawned."""
         self._recorder = recorder
+        self._tap = RunTap(recorder, self.run_id, self._harness_now) if recorder is not None else None
+        """The one path from this run's updates to its recording (the dashboard records the same way)."""
         self._sample_interval = sample_interval
         self._core_interval = core_sample_interval
         self._max_line = max(1, max_line)
@@ -322,18 +325,24 @@ class Run:
         except Exception as exc:  # never lose RunFinished, whatever broke
             result = self._result("error", f"internal error: {type(exc).__name__}: {exc}", None)
         self.result = result
-        if self._recorder is not None:
+        finished = RunFinished(result)
+        if self._tap is not None and self._recorder is not None:
             try:
-                self._recorder.result(self.run_id, result)
+                self._tap(finished)
             except Exception as exc:  # the recording may lose its result record, never the run its end
                 self._recorder.error = self._recorder.error or f"cannot record the result: {exc}"
-        await self._emit(RunFinished(result))
+        await self._emit(finished)
 
     async def _started(self, pid: int) -> None:
         self.pid = pid or None
-        if self._recorder is not None:
-            self._recorder.run_start(self.run_id, self.spec, self._argv, pid, self._noisy, time.time())
-        await self._emit(RunStarted(self.run_id, self.spec, pid, self._argv, self._noisy))
+        started = RunStarted(self.run_id, self.spec, pid, self._argv, self._noisy)
+        if self._tap is not None:
+            self._tap(started)
+        await self._emit(started)
+
+    def _harness_now(self) -> float:
+        """Seconds since the spawn (the recording's clock)."""
+        return time.monotonic() - self._t0
 
     async def _execute(self) -> RunResult:
         spec = self.spec
@@ -493,8 +502,6 @@ class Run:
         t = time.monotonic() - self._t0
         tally_add = self._tally.add
         last_progress = self._tally.last_progress
-        recorder = self._recorder
-        records: list[tuple[float, str, bool]] = []
         updates: list[RunUpdate] = []
         append = updates.append
         for data, truncated in lines:
@@ -506,16 +513,14 @@ class Run:
                 continue  # a blank line is no event (parse_line called it malformed)
             else:
                 tally_add(event)
-            if recorder is not None:
-                records.append((t, text, truncated))
             append(new_event_received(t, event, text))
         if updates:
             resumed = self._stall.output(t)
             if resumed is not None:
                 updates.append(resumed)
-        if recorder is not None and records:
+        if self._tap is not None and updates:
             # One write and one flush per read: kill -9 loses at most the lines of the chunk in flight.
-            recorder.lines(self.run_id, records)
+            self._tap.batch(updates)
         await self._emit_batch(updates)
 
     async def _on_stderr(self, lines: list[tuple[bytes, bool]]) -> None:
@@ -527,9 +532,9 @@ class Run:
             if module is not None and self._gil_module is None:
                 self._gil_module = module
             self._stderr_tail.append(line)
-            if self._recorder is not None:
-                self._recorder.stderr(self.run_id, t, line)
             updates.append(StderrReceived(t, line))
+        if self._tap is not None:
+            self._tap.batch(updates)
         await self._emit_batch(updates)
 
     async def _sample_loop(self, tree: TreeSampler) -> None:
@@ -543,9 +548,10 @@ class Run:
                 return
             self._sample_sum += sample.effective_cores
             self._sample_count += 1
-            if self._recorder is not None:
-                self._recorder.sample(self.run_id, sample)
-            await self._emit(SampleTaken(sample))
+            taken = SampleTaken(sample)
+            if self._tap is not None:
+                self._tap(taken)
+            await self._emit(taken)
             change = self._stall.sample(sample.t, sample.effective_cores)
             if change is not None:
                 await self._emit(change)
@@ -560,9 +566,10 @@ class Run:
                 sample = await asyncio.to_thread(sampler.sample)
             except Exception:
                 continue
-            if self._recorder is not None:
-                self._recorder.cores(self.run_id, time.monotonic() - self._t0, sample)
-            await self._emit(CoreSampleTaken(sample))
+            taken_cores = CoreSampleTaken(sample)
+            if self._tap is not None:
+                self._tap(taken_cores)
+            await self._emit(taken_cores)
 
     # --- result --------------------------------------------------------------------------------
 
