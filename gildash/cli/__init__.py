@@ -60,7 +60,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Everything after it belongs to the provisioner (argparse's REMAINDER drops a leading --flag).
             args = argparse.Namespace(args=args_list[1:], func=common.command(python_ft.cmd_python_ft))
         else:
+            # After a lone `--`, everything goes to the workload unchanged (run, sweep); argparse would
+            # match it against gildash's own options (or drop it) otherwise.
+            passthrough: list[str] = []
+            if "--" in args_list:
+                cut = args_list.index("--")
+                args_list, passthrough = args_list[:cut], args_list[cut + 1 :]
             args = build_parser().parse_args(args_list)
+            if passthrough and not hasattr(args, "workload_args"):
+                raise UsageError("only run and sweep take workload flags after --")
+            if hasattr(args, "workload_args"):
+                args.workload_args = passthrough
         code: int = args.func(args)
         return code
     except UsageError as exc:  # raised outside a handler (none today): still one line

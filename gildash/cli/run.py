@@ -54,6 +54,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="custom command speaking the protocol; {threads}, {size}, {python} are substituted (no shell)",
     )
+    # Filled by main() from what follows a lone `--` (flags passed to the workload unchanged).
+    p.set_defaults(workload_args=[])
+    p.epilog = "After --, flags go to the workload unchanged, e.g. -- --pattern object --variant shared."
     p.add_argument("--no-noise-check", action="store_true", help="skip the 0.3 s idle-machine check")
     common.add_config(p)
     p.set_defaults(func=common.command(cmd_run))
@@ -116,6 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         executor=args.executor,
         timeout_s=args.timeout,
         cmd=cmd,
+        extra_args=tuple(args.workload_args),
         switch_interval_s=args.switch_interval,
     )
     try:

@@ -69,6 +69,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="SECONDS",
         help="sys.setswitchinterval() in every Python run, 0 < s <= 1 (default: each interpreter's own)",
     )
+    # Filled by main() from what follows a lone `--` (flags passed to the workload unchanged).
+    p.set_defaults(workload_args=[])
+    p.epilog = "After --, flags go to the workload unchanged, e.g. -- --pattern object --variant shared."
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
     p.add_argument("--record", metavar="FILE", default=None, help="append the runs to this recording")
     common.add_config(p)
@@ -143,6 +146,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         executor=args.executor,
         timeout_s=args.timeout,
         switch_interval_s=args.switch_interval,
+        extra_args=tuple(args.workload_args),
     )
     record_path = Path(args.record) if args.record else common.recording_path("sweep", args.workload)
     if not args.record:

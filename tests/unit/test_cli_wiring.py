@@ -309,3 +309,12 @@ def test_replay_opens_with_the_fast_index(
     assert opened == [timed_recording] and shown == [4.0]  # indexed once, handed to the dashboard
     assert app.run_replay(timed_recording, 2.0) == 0
     assert opened == [timed_recording, timed_recording] and shown == [4.0, 2.0]
+
+
+def test_flags_after_a_lone_dash_dash_go_to_the_workload(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["run", "contention", "--threads", "1", "--size", "2000", "--json", "--no-noise-check"]
+    assert main([*argv, "--", "--pattern", "dict", "--variant", "own"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["metrics"]["pattern"] == "dict" and out["metrics"]["variant"] == "own"
+    assert main(["targets", "--", "--pattern", "dict"]) == 2  # only run and sweep pass flags on
+    assert "only run and sweep" in capsys.readouterr().err
