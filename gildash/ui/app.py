@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -99,40 +99,35 @@ class GildashApp(App[int]):
         await self.dashboard.stop_and_wait()
         self.exit(0)
 
-    def action_charts(self) -> None:
-        """Scaling charts of the live sweep or of this session's runs."""
-        try:
-            from gildash.ui.screens.charts import ChartsScreen
-        except ImportError:
-            self.notify("charts not available", severity="warning")
+    def _open(self, make: Callable[[], Screen[Any]], kind: type[Screen[Any]], what: str) -> None:
+        """Push a screen unless it is on show; a screen that cannot be built is one notification."""
+        if isinstance(self.screen, kind):
             return
-        if isinstance(self.screen, ChartsScreen):
-            return
-        dash = self.dashboard
-        live = dash.session.sweep_partial if dash.running else None
         try:
-            screen = ChartsScreen(
-                self.history,
-                dash.targets,
-                live=live,
-                cores=dash.cores,
-                physical_cores=self.sources.physical_cores,
-            )
+            screen = make()
         except Exception as exc:
-            self.notify(f"charts not available: {exc}", severity="error")
+            self.notify(f"{what} not available: {exc}", severity="error")
             return
         self.push_screen(screen)
 
+    def action_charts(self) -> None:
+        """Scaling charts of the live sweep or of this session's runs."""
+        from gildash.ui.screens.charts import ChartsScreen
+
+        dash = self.dashboard
+        live = dash.session.sweep_partial if dash.running else None
+        cores, physical = dash.cores, self.sources.physical_cores
+        self._open(
+            lambda: ChartsScreen(self.history, dash.targets, live=live, cores=cores, physical_cores=physical),
+            ChartsScreen,
+            "charts",
+        )
+
     def action_history(self) -> None:
         """This session's runs and sweeps."""
-        try:
-            from gildash.ui.screens.history import HistoryScreen
-        except ImportError:
-            self.notify("history not available", severity="warning")
-            return
-        if isinstance(self.screen, HistoryScreen):
-            return
-        self.push_screen(HistoryScreen(self.history))
+        from gildash.ui.screens.history import HistoryScreen
+
+        self._open(lambda: HistoryScreen(self.history), HistoryScreen, "history")
 
     async def action_export(self) -> None:
         """Write an SVG screenshot, CSV and Markdown of this session."""

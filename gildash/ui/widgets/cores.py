@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from textual.geometry import Size
 
-from gildash.ui.widgets.lines import Line, LineWidget
+from gildash.ui.widgets.lines import LEVELS, Line, LineWidget, level_of
 
 HISTORY = 256
 """History points kept per core: 256 s at one point per STRIP_EVERY samples (1 s at 4 Hz)."""
@@ -28,8 +28,6 @@ SPARK = " ▁▂▃▄▅▆▇█"
 """Sparkline glyphs from idle to full."""
 BAR_WIDTH = 12
 """Cells of each core's bar in list mode."""
-LEVELS = ("idle", "low", "mid", "high")
-"""Load levels, each a component class so themes colour them."""
 MAX_CHART_ROWS = 6
 """Rows of one core's history chart at most."""
 GRID_ABOVE = 16
@@ -43,14 +41,8 @@ IDLE_CELL = "░"
 
 
 def level(percent: float) -> str:
-    """The load level name of a percentage."""
-    if percent < 5:
-        return "idle"
-    if percent < 40:
-        return "low"
-    if percent < 80:
-        return "mid"
-    return "high"
+    """The load level name of a percentage (a core: idle under 5 %, high from 80 %)."""
+    return level_of(percent, (5, 40, 80))
 
 
 def chart_row(values: Sequence[float], width: int, rows: int, row: int) -> str:

@@ -202,3 +202,15 @@ class StateWidget(Widget, Generic[S]):
     def draw(self) -> None:
         """Repaint the children from self.state."""
         raise NotImplementedError
+
+
+LEVELS = ("idle", "low", "mid", "high")
+"""Load levels, each a component class so themes colour them."""
+
+
+def level_of(value: float, bounds: tuple[float, float, float]) -> str:
+    """idle below bounds[0], low below bounds[1], mid below bounds[2], else high."""
+    for name, bound in zip(LEVELS, bounds, strict=False):
+        if value < bound:
+            return name
+    return LEVELS[-1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from gildash.ui.widgets.lines import Line, LineWidget
+from gildash.ui.widgets.lines import Line, LineWidget, level_of
 
 HISTORY = 200
 """Samples kept per lane (50 s at the dashboard's 4 Hz sampler, 20 s of a 10 Hz recording)."""
@@ -20,14 +20,8 @@ MAX_LANES = 16
 
 
 def util_level(util: float) -> str:
-    """Colour level of a 0..1 utilization."""
-    if util < 0.05:
-        return "idle"
-    if util < 0.35:
-        return "low"
-    if util < 0.75:
-        return "mid"
-    return "high"
+    """Colour level of a 0..1 utilization (a thread: busy from 75 %, a lower bar than a core's)."""
+    return level_of(util, (0.05, 0.35, 0.75))
 
 
 def busy_average(lane: Sequence[float], window: int = 10) -> float:
