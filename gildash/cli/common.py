@@ -226,3 +226,16 @@ def dashboard_entry(name: str) -> Callable[..., int]:
         raise UsageError(f"the dashboard is unavailable ({exc})") from None
     entry: Callable[..., int] = getattr(app, name)
     return entry
+
+
+def add_run_options(p: argparse.ArgumentParser, switch_help: str) -> None:
+    """--executor, --timeout and --switch-interval, as run and sweep take them."""
+    from gildash.cli import argtypes
+
+    p.add_argument("--executor", choices=("thread", "process"), default="thread", help="default: thread")
+    p.add_argument("--timeout", type=argtypes.seconds, default=None, metavar="S", help="stop runs after S s")
+        "--timeout", type=argtypes.seconds, default=None, metavar="S", help="stop a run after S seconds"
+    )
+    p.add_argument(
+        "--switch-interval", type=argtypes.switch_interval, default=None, metavar="SECONDS", help=switch_help
+    )

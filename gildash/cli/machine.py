@@ -8,17 +8,17 @@ import json
 
 from gildash.cli import common
 
+MACHINE_HELP = (
+    "The machine facts gildash reads before every run (from /sys and /proc); what the OS does not report "
+    "reads 'not reported'."
+)
+"""`gildash machine --help`."""
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `machine`."""
-    p = sub.add_parser(
-        "machine",
-        help="show the machine's cores, SMT siblings, clocks, governor and load",
-        description=(
-            "The machine facts gildash reads before every run (from /sys and /proc); what the OS does not "
-            "report reads 'not reported'."
-        ),
-    )
+    what = "show the machine's cores, SMT siblings, clocks, governor and load"
+    p = sub.add_parser("machine", help=what, description=MACHINE_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=common.command(cmd_machine))
 

@@ -37,14 +37,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--threads", type=argtypes.thread_count, default=None, help="worker count, 1..1024 (default: cores)"
     )
     p.add_argument("--size", type=argtypes.size, default=None, help="work size (default: the workload's own)")
-    p.add_argument("--executor", choices=("thread", "process"), default="thread", help="default: thread")
-    p.add_argument("--timeout", type=argtypes.seconds, default=None, metavar="S", help="stop after S seconds")
-    p.add_argument(
-        "--switch-interval",
-        type=argtypes.switch_interval,
-        default=None,
-        metavar="SECONDS",
-        help="sys.setswitchinterval() in the workload, 0 < s <= 1 (default: the interpreter's own)",
+    common.add_run_options(
+        p, "sys.setswitchinterval() in the workload, 0 < s <= 1 (default: the interpreter's own)"
     )
     p.add_argument("--record", metavar="FILE", type=Path, default=None, help="append the recording here")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")

@@ -60,14 +60,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="one unmeasured warm-up run per target at the largest thread count",
     )
     p.add_argument("--size", type=argtypes.size, default=None, help="workload --size (default: its own)")
-    p.add_argument("--executor", choices=("thread", "process"), default="thread", help="default thread")
-    p.add_argument("--timeout", type=argtypes.seconds, default=None, help="stop any run after S seconds")
-    p.add_argument(
-        "--switch-interval",
-        type=argtypes.switch_interval,
-        default=None,
-        metavar="SECONDS",
-        help="sys.setswitchinterval() in every Python run, 0 < s <= 1 (default: each interpreter's own)",
+    common.add_run_options(
+        p, "sys.setswitchinterval() in every Python run, 0 < s <= 1 (default: each interpreter's own)"
     )
     # Filled by main() from what follows a lone `--` (flags passed to the workload unchanged).
     p.set_defaults(workload_args=[])

@@ -99,18 +99,7 @@ def parse_line(raw: bytes | str, *, truncated: bool = False) -> ProtocolEvent:
         try:
             obj, end = _SCAN(text, 0)
             if end == len(text) and type(obj) is dict and obj["event"] == "progress":
-                t, worker, done, total = obj["t"], obj["worker"], obj["done"], obj["total"]
-                if (
-                    type(worker) is int
-                    and type(done) is int
-                    and type(total) is int
-                    and (type(t) is float or type(t) is int)
-                    and 0 <= worker <= MAX_WORKERS
-                    and done >= 0
-                    and total >= 0
-                    and 0 <= t <= MAX_SECONDS  # also false for NaN; inf is above MAX_SECONDS
-                ):
-                    return new_progress_event(float(t), worker, done, total)
+                return _parse_progress(obj)  # its own fast check; a bad one raises and takes the full path
         except Exception:  # StopIteration, JSON errors, non-finite constants, deep nesting, a missing key
             pass
     return _parse_full(raw, truncated)
