@@ -233,7 +233,7 @@ def add_run_options(p: argparse.ArgumentParser, switch_help: str) -> None:
     from gildash.cli import argtypes
 
     p.add_argument("--executor", choices=("thread", "process"), default="thread", help="default: thread")
-    p.add_argument("--timeout", type=argtypes.seconds, default=None, metavar="S", help="stop runs after S s")
+    p.add_argument(
         "--timeout", type=argtypes.seconds, default=None, metavar="S", help="stop a run after S seconds"
     )
     p.add_argument(
