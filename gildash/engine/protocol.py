@@ -185,13 +185,19 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _present(obj: Mapping[str, Any], key: str, required: bool) -> Any:
+    """obj[key], None when absent; _Invalid when a required key is absent."""
+    value = obj.get(key)
+    if value is None and required:
+        raise _Invalid(f"missing {key!r}")
+    return value
+
+
 def _seconds(
     obj: Mapping[str, Any], key: str, *, required: bool, default: float | None = None
 ) -> float | None:
-    value = obj.get(key)
+    value = _present(obj, key, required)
     if value is None:
-        if required:
-            raise _Invalid(f"missing {key!r}")
         return default
     if not _is_number(value):
         raise _Invalid(f"{key!r} is not a number")
@@ -219,10 +225,8 @@ def _t(obj: Mapping[str, Any]) -> float:
 def _int(
     obj: Mapping[str, Any], key: str, *, required: bool, low: int = 0, high: int | None = None
 ) -> int | None:
-    value = obj.get(key)
+    value = _present(obj, key, required)
     if value is None:
-        if required:
-            raise _Invalid(f"missing {key!r}")
         return None
     if not isinstance(value, int) or isinstance(value, bool):
         raise _Invalid(f"{key!r} is not an integer")
@@ -247,10 +251,8 @@ def _opt_bool(obj: Mapping[str, Any], key: str) -> bool | None:
 
 
 def _str(obj: Mapping[str, Any], key: str, *, required: bool = False) -> str:
-    value = obj.get(key)
+    value = _present(obj, key, required)
     if value is None:
-        if required:
-            raise _Invalid(f"missing {key!r}")
         return ""
     if not isinstance(value, str):
         raise _Invalid(f"{key!r} is not a string")
