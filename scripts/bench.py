@@ -310,7 +310,7 @@ def bench_many_cores(bench: Bench) -> None:
 
 
 def bench_perturbation(bench: Bench, repeats: int) -> None:
-    from gildash.ui.sources import preset
+    from gildash.engine.settings import preset
 
     target = bench.ft
     if target is None:

@@ -61,6 +61,11 @@ class RunDisplay:
         """The run's work rate as shown ('work 9.8M items/s')."""
         self._unit = "units"
         """What the workers' progress counts (iterations, items, ...)."""
+        self._batches = 0
+        """Slices batches folded into the timeline (its version: the window changes only with it)."""
+        self._timeline_cache: tuple[tuple[int, float, bool], TimelineState] | None = None
+        self._titles: dict[str, str] = {}
+        """Border titles as last set."""
 
     def apply(self, digest: RunDigest, context: Callable[[RunStarted], RunContext], cores: int) -> int:
         """Apply one digest; `context` describes a run that starts in it. Returns the machine's cores."""
@@ -78,6 +83,7 @@ class RunDisplay:
             self.view = replace(self.view, switch_s=digest.start_event.switch_interval_s)
         for batch in digest.slices:
             self.timeline.add(batch)
+            self._batches += 1
         if digest.stall is not None:
             self.view = replace(self.view, stalled_s=digest.stall.idle_s if digest.stall.stalled else None)
         if digest.progress:
@@ -106,6 +112,7 @@ class RunDisplay:
         self.timeline = TimelineBuilder()
         self.timed = None
         self._rate, self._unit = "", "units"
+        self._batches += 1  # a new run: a new (empty) window
         for log in self._root.query(LogView):
             log.reset()
         self.note("$ " + " ".join(update.argv) if update.argv else f"run {update.run_id}")
@@ -189,22 +196,34 @@ class RunDisplay:
             title = f"{whose}effective cores · {'process' if processes else 'thread'} lanes"
             if self.timed is False:
                 title += " (no timeline: this command does not time itself)"
-        self._root.query_one("#meter-box").border_title = title
+        self._title("#meter-box", title)
         state = self.timeline_state(processes)
         self._root.query_one(TimelineRows).show(state)
         self._root.query_one(TimelineFigures).show(state)
-        self._root.query_one("#timeline-box").border_title = f"On-CPU timeline · last {fmt_span(self.zoom_s)}"
+        self._title("#timeline-box", f"On-CPU timeline · last {fmt_span(self.zoom_s)}")
         return spec.target if spec is not None else target
+
+    def _title(self, selector: str, title: str) -> None:
+        # A border title set again repaints the border: set it only when its words change.
+        if self._titles.get(selector) != title:
+            self._titles[selector] = title
+            self._root.query_one(selector).border_title = title
 
     def timeline_state(self, processes: bool) -> TimelineState:
         """The last `zoom_s` seconds of the run on show's timeline, with that window's figures."""
+        key = (self._batches, self.zoom_s, processes)
+        if self._timeline_cache is not None and self._timeline_cache[0] == key:
+            return self._timeline_cache[1]  # no new slices: the same window (and no repaint)
         if not self.timeline:
-            return TimelineState(span_s=self.zoom_s, processes=processes)
-        end = self.timeline.latest
-        window = self.timeline.window(end - self.zoom_s, end)
-        return TimelineState(
-            window, self.zoom_s, parallel_overlap(window), median_slice_ms(window), processes
-        )
+            state = TimelineState(span_s=self.zoom_s, processes=processes)
+        else:
+            end = self.timeline.latest
+            window = self.timeline.window(end - self.zoom_s, end)
+            state = TimelineState(
+                window, self.zoom_s, parallel_overlap(window), median_slice_ms(window), processes
+            )
+        self._timeline_cache = (key, state)
+        return state
 
     def zoom(self) -> float:
         """The next zoom of the timeline (50 ms, 200 ms, 2 s, ...)."""
