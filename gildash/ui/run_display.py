@@ -63,7 +63,7 @@ class RunDisplay:
         """What the workers' progress counts (iterations, items, ...)."""
         self._batches = 0
         """Slices batches folded into the timeline (its version: the window changes only with it)."""
-        self._timeline_cache: tuple[tuple[int, float, bool], TimelineState] | None = None
+        self._timeline_cache: tuple[tuple[int, float, bool, bool], TimelineState] | None = None
         self._titles: dict[str, str] = {}
         """Border titles as last set."""
 
@@ -200,7 +200,13 @@ class RunDisplay:
         state = self.timeline_state(processes)
         self._root.query_one(TimelineRows).show(state)
         self._root.query_one(TimelineFigures).show(state)
-        self._title("#timeline-box", f"On-CPU timeline · last {fmt_span(self.zoom_s)}")
+        over = self.view.phase in ("finished", "stopped")
+        when = (
+            "before the first worker finished"
+            if over and len(state.window.tracks if state.window else ()) >= 2
+            else ""
+        )
+        self._title("#timeline-box", f"On-CPU timeline · last {fmt_span(self.zoom_s)} {when}".rstrip())
         return spec.target if spec is not None else target
 
     def _title(self, selector: str, title: str) -> None:
@@ -211,13 +217,20 @@ class RunDisplay:
 
     def timeline_state(self, processes: bool) -> TimelineState:
         """The last `zoom_s` seconds of the run on show's timeline, with that window's figures."""
-        key = (self._batches, self.zoom_s, processes)
+        over = self.view.phase in ("finished", "stopped")
+        key = (self._batches, self.zoom_s, processes, over)
         if self._timeline_cache is not None and self._timeline_cache[0] == key:
             return self._timeline_cache[1]  # no new slices: the same window (and no repaint)
         if not self.timeline:
             state = TimelineState(span_s=self.zoom_s, processes=processes)
         else:
             end = self.timeline.latest
+            if over:
+                # Kept after the run: the last window with every worker still at work (the tail where one
+                # worker finishes alone would hide the hand-offs the run was made of).
+                ends = [t.slices[-1][1] for t in self.timeline.snapshot().tracks if t.slices]
+                if len(ends) >= 2:
+                    end = min(ends)
             window = self.timeline.window(end - self.zoom_s, end)
             state = TimelineState(
                 window, self.zoom_s, parallel_overlap(window), median_slice_ms(window), processes
