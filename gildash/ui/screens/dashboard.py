@@ -347,7 +347,7 @@ class DashboardScreen(Screen[None]):
         """The log: readable milestones, or every raw JSON line the workload wrote."""
         self.set_class(not self.has_class("-raw"), "-raw")
         log = self._shown_log()
-        log.flush()
+        log.flush()  # what it held back while hidden
         log.focus()
 
     # --- runs -------------------------------------------------------------------------------------
@@ -487,12 +487,15 @@ class DashboardScreen(Screen[None]):
                     self.session.record_cores(sample)  # the recording's per-core samples for replays
             if not paint:
                 return
-            self._apply_pending()
-            if not self.running or self._ticks % LOG_EVERY == 0:
-                for log in self.query(LogView):
-                    log.flush()
-            if self.running and self.run_display.tick():
+            # The elapsed time first, so a frame with updates draws the panels once, not twice.
+            elapsed_moved = self.running and self.run_display.tick()
+            if self.session.digester.pending:
+                self._apply_pending()
+            elif elapsed_moved:
                 self._show_panel()
+            if not self.running or self._ticks % LOG_EVERY == 0:
+                # Only the log on show: the other one is written when j brings it up.
+                self._shown_log().flush()
 
     # --- sweeps -------------------------------------------------------------------------------------
 
