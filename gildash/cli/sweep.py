@@ -63,6 +63,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common.add_run_options(
         p, "sys.setswitchinterval() in every Python run, 0 < s <= 1 (default: each interpreter's own)"
     )
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="first find each target's size for a run of about 0.5 s at 1 thread (cached; --size is ignored "
+        "for the targets calibrated), so short native runs and slow interpreters are both measurable",
+    )
     # Filled by main() from what follows a lone `--` (flags passed to the workload unchanged).
     p.set_defaults(workload_args=[])
     p.epilog = "After --, flags go to the workload unchanged, e.g. -- --pattern object --variant shared."
@@ -101,10 +107,28 @@ class _Progress:
 
 
 async def _drive(
-    plan: SweepPlan, state: _SweepState, execute_kw: dict[str, Any], progress: _Progress
+    plan: SweepPlan,
+    state: _SweepState,
+    execute_kw: dict[str, Any],
+    progress: _Progress,
+    calibrate: bool = False,
 ) -> None:
     from gildash.engine.runner import execute
-    from gildash.engine.sweep import run_sweep
+    from gildash.engine.sweep import plan_runs, run_sweep
+
+    if calibrate:
+        from gildash.engine.calibrate import cached_calibration, calibrate_plan, runner_size_run
+
+        def told(spec: RunSpec, i: int, n: int) -> None:
+            common.note(f"calibrating {spec.target.id} ({spec.workload}), {i} of {n}")
+
+        calibrated = await calibrate_plan(plan, cached_calibration, runner_size_run, on_target=told)
+        plan = calibrated.plan
+        for cal, cached in calibrated.calibrations:
+            common.note(f"size {cal.size:,} ({cal.wall_s:.2f} s at 1 thread{', cached' if cached else ''})")
+        for target_id, why in calibrated.fallbacks:
+            common.note(f"{target_id}: not calibrated ({why}); it runs at the plan's size")
+        progress.total = len(plan_runs(plan))
 
     async def run_one(spec: RunSpec) -> RunResult:
         progress.started(spec)
@@ -153,7 +177,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         # asyncio.run turns Ctrl-C into cancelling the sweep: the run in flight is cancelled (the runner
         # kills its process group) before KeyboardInterrupt reaches us here.
-        asyncio.run(_drive(plan, state, {"recorder": recorder}, progress))
+        asyncio.run(_drive(plan, state, {"recorder": recorder}, progress, calibrate=args.calibrate))
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -17,6 +17,7 @@ from gildash.cli import main
 from gildash.cli.report import badges, render_report
 from gildash.engine import recording as recording_module
 from gildash.engine.machine import MachineFacts, read_machine
+from gildash.engine.model import RunSpec
 from gildash.engine.recording import read_recording
 
 TINY = ["--size", "20000", "--no-noise-check"]
@@ -318,3 +319,20 @@ def test_flags_after_a_lone_dash_dash_go_to_the_workload(capsys: pytest.CaptureF
     assert out["metrics"]["pattern"] == "dict" and out["metrics"]["variant"] == "own"
     assert main(["targets", "--", "--pattern", "dict"]) == 2  # only run and sweep pass flags on
     assert "only run and sweep" in capsys.readouterr().err
+
+
+def test_sweep_calibrate_runs_each_target_at_its_calibrated_size(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from gildash.engine import calibrate
+
+    async def fake(spec: RunSpec, run: object) -> tuple[calibrate.Calibration, bool]:
+        return calibrate.Calibration("k", spec.target.id, spec.workload, 4321, 0.5, 3, 0.0), True
+
+    monkeypatch.setattr(calibrate, "cached_calibration", fake)
+    record = tmp_path / "s.jsonl"
+    argv = ["sweep", "sum_squares", "--threads", "1", "--repeat", "1", "--size", "99", "--json"]
+    assert main([*argv, "--record", str(record), "--calibrate", "--targets", "py3.11"]) in (0, 1)
+    captured = capsys.readouterr()
+    assert {r["size"] for r in json.loads(captured.out)["runs"]} == {4321}  # the calibrated size, not 99
+    assert "calibrating py3.11 (sum_squares), 1 of 1" in captured.err
