@@ -25,6 +25,7 @@ from gildash.engine.export import (
 )
 from gildash.engine.machine import machine_warnings
 from gildash.engine.model import GilMode, RunResult, SweepResult, Target
+from gildash.engine.words import executor_word
 
 GIL_WORDS: dict[GilMode, str] = {
     "gil": "on",
@@ -45,7 +46,7 @@ def badges(result: RunResult) -> list[str]:
     """Typed warnings and facts worth a glance, each telling the user what happened."""
     out = []
     if result.requested_threads is not None:
-        what = f"ran {result.threads} thread{'s' if result.threads != 1 else ''}"
+        what = f"ran {executor_word(result.executor, result.threads)}"
         if result.workload in catalog.SINGLE_WORKER:
             out.append(
                 f"{what}, asked for {result.requested_threads}: "
@@ -88,7 +89,7 @@ def _fmt(value: float | None, unit: str = "", digits: int = 3) -> str:
 def render_report(result: RunResult) -> str:
     """A short human report of one run."""
     t = result.target
-    threads = f"{result.threads} thread{'s' if result.threads != 1 else ''}"
+    threads = executor_word(result.executor, result.threads)
     lines = [
         f"{result.workload} on {t.id} ({t.label}), {threads}, {result.executor} executor",
         f"  status     {result.status} ({result.message})",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gildash.cli import argtypes, common
+from gildash.engine.words import executor_word
 
 if TYPE_CHECKING:
     from gildash.engine.model import RunResult, RunSpec, SweepPlan, SweepResult
@@ -96,7 +97,7 @@ class _Progress:
         self.current = ""
 
     def started(self, spec: RunSpec) -> None:
-        what = f"{spec.target.id} × {spec.threads} thread{'s' if spec.threads != 1 else ''}"
+        what = f"{spec.target.id} × {executor_word(spec.executor, spec.threads)}"
         self.current = f"[{self.done + 1}/{self.total}] {what}{' (warm-up)' if spec.warmup else ''} …"
         self.line.show(self.current)
 

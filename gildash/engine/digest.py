@@ -30,6 +30,7 @@ from gildash.engine.model import (
     SummaryEvent,
     WorkerDoneEvent,
 )
+from gildash.engine.words import executor_word
 
 LineKind = Literal["out", "err", "bad", "note"]
 """A log line's kind: workload stdout, stderr, a malformed line, or a note of gildash's own."""
@@ -93,12 +94,10 @@ def milestone(event: ProtocolEvent) -> str | None:
     if isinstance(event, StartEvent):
         threads = event.params.get("threads")
         executor = event.params.get("executor", "thread")
+        workers = executor_word(executor, threads) if isinstance(threads, int) else executor_word(executor)
         gil = "" if event.gil_enabled is None else f" · GIL {'on' if event.gil_enabled else 'off'}"
         build = " free-threaded build" if event.free_threaded else ""
-        return (
-            f"start · {event.workload} · {threads} {executor} worker(s) · "
-            f"{event.implementation} {event.version}{build}{gil}"
-        )
+        return f"start · {event.workload} · {workers} · {event.implementation} {event.version}{build}{gil}"
     if isinstance(event, WorkerDoneEvent):
         cpu = f" · cpu {event.cpu_s:.3f} s" if event.cpu_s is not None else ""
         return f"worker {event.worker} done in {event.duration_s:.3f} s{cpu}"

@@ -416,11 +416,6 @@ class RunSession:
         if self._run is not None and self._tap is not None:
             self._tap(CoreSampleTaken(sample))
 
-    @property
-    def recording_path(self) -> Path | None:
-        """The file this session records to (None: not recording, or nothing recorded yet)."""
-        return self._recorder.path if self._recorder is not None else None
-
     def close(self) -> None:
         """Last resort on exit: stop the run and let the writer finish before the file closes."""
         if self._run is not None:

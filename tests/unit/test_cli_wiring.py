@@ -336,3 +336,16 @@ def test_sweep_calibrate_runs_each_target_at_its_calibrated_size(
     captured = capsys.readouterr()
     assert {r["size"] for r in json.loads(captured.out)["runs"]} == {4321}  # the calibrated size, not 99
     assert "calibrating py3.11 (sum_squares), 1 of 1" in captured.err
+
+
+def test_reports_name_process_workers_as_processes() -> None:
+    from dataclasses import replace
+
+    from gildash.engine.digest import milestone
+    from gildash.engine.model import StartEvent
+
+    processes = replace(make_run("py3.11", 2, 1.0), executor="process")
+    assert render_report(processes).splitlines()[0].count("2 processes, process executor") == 1
+    start = StartEvent(0.0, "sum_squares", {"threads": 2, "executor": "process"}, "weak", 1, "cpython",
+                       "3.11", "x", False, True, 2)  # fmt: skip
+    assert "· 2 processes ·" in (milestone(start) or "")
