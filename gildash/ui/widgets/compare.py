@@ -9,8 +9,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 
 from gildash.engine.compare import Comparison
+from gildash.ui.widgets.gauge import CaptionedDigits
 from gildash.ui.widgets.lines import Line, LineWidget, StateWidget
-from gildash.ui.widgets.timeline import TimelineFigure
 
 
 class CompareRows(LineWidget):
@@ -61,14 +61,14 @@ class CompareStrip(StateWidget[Comparison]):
 
     def compose(self) -> ComposeResult:
         yield CompareRows(id="compare-rows")
-        yield TimelineFigure("", id="compare-ratio")
+        yield CaptionedDigits("", id="compare-ratio")
 
     def draw(self) -> None:
         state = self.state
         rows = self.query_one(CompareRows)
         rows.state = state
         rows.changed()
-        figure = self.query_one("#compare-ratio", TimelineFigure)
+        figure = self.query_one("#compare-ratio", CaptionedDigits)
         if state.ratio is None:
             figure.set("–", "no pair yet")
         else:

@@ -78,6 +78,31 @@ class GaugeDigits(LineWidget):
         return [((row, ""),) for row in digit_rows(self.text)]
 
 
+class CaptionedDigits(GaugeDigits):
+    """A figure in large digits with a caption under it ('94%' / 'overlap')."""
+
+    DEFAULT_CSS = "CaptionedDigits { width: auto; height: 4; margin-left: 1; }"
+
+    def __init__(self, caption: str, *, id: str | None = None) -> None:
+        super().__init__("–", id=id)
+        self.caption = caption
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return max(len(self.caption), super().get_content_width(container, viewport))
+
+    def build_lines(self) -> list[Line]:
+        return [*super().build_lines(), ((self.caption, ""),)]
+
+    def set(self, text: str, caption: str | None = None) -> None:
+        """Show this figure (and caption); re-lays out only when the width may change."""
+        if caption is not None and caption != self.caption:
+            if len(caption) != len(self.caption):
+                self.refresh(layout=True)
+            self.caption = caption
+            self.changed()
+        self.update(text)
+
+
 class GaugeCaption(LineWidget):
     """The bar (one segment per core) and "1.9 of 2 cores · live" under the digits."""
 

@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
-from textual.geometry import Size
 
 from gildash.engine.model import Span, Timeline
-from gildash.ui.widgets.gauge import digit_rows
+from gildash.ui.widgets.gauge import CaptionedDigits
 from gildash.ui.widgets.lines import Line, LineWidget, StateWidget
 
 ZOOMS_S: tuple[float, ...] = (0.05, 0.2, 2.0)
@@ -136,34 +135,6 @@ class TimelineRows(LineWidget):
         return lines
 
 
-class TimelineFigure(LineWidget):
-    """One figure in large type with a caption under it ('94%' / 'overlap')."""
-
-    DEFAULT_CSS = "TimelineFigure { width: auto; height: 4; margin-left: 1; }"
-
-    def __init__(self, caption: str, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.caption = caption
-        self.text = "–"
-
-    def get_content_width(self, container: Size, viewport: Size) -> int:
-        return max(len(self.caption), max((len(r) for r in digit_rows(self.text)), default=1))
-
-    def build_lines(self) -> list[Line]:
-        return [*(((row, ""),) for row in digit_rows(self.text)), ((self.caption, ""),)]
-
-    def set(self, text: str, caption: str | None = None) -> None:
-        """Show this figure (and caption); re-lays out only when the width changes."""
-        caption = self.caption if caption is None else caption
-        if (text, caption) == (self.text, self.caption):
-            return
-        resized = (len(text), len(caption)) != (len(self.text), len(self.caption))
-        self.text, self.caption = text, caption
-        if resized:
-            self.refresh(layout=True)
-        self.changed()
-
-
 class TimelineFigures(StateWidget[TimelineState]):
     """The window's overlap and median slice in large type (beside the gauge, where the lanes were)."""
 
@@ -175,19 +146,19 @@ class TimelineFigures(StateWidget[TimelineState]):
         super().__init__(TimelineState(), id=id)
 
     def compose(self) -> ComposeResult:
-        yield TimelineFigure("overlap", id="timeline-overlap")
-        yield TimelineFigure("median slice", id="timeline-slice")
+        yield CaptionedDigits("overlap", id="timeline-overlap")
+        yield CaptionedDigits("median slice", id="timeline-slice")
 
     def draw(self) -> None:
         state = self.state
         overlap = "–" if state.overlap is None else f"{100 * state.overlap:.0f}%"
         ms = state.median_slice_ms
-        self.query_one("#timeline-overlap", TimelineFigure).set(overlap)
+        self.query_one("#timeline-overlap", CaptionedDigits).set(overlap)
         slice_text = "–" if ms is None else (f"{ms:.1f}ms" if ms < 100 else f"{ms:.0f}ms")
-        self.query_one("#timeline-slice", TimelineFigure).set(slice_text)
+        self.query_one("#timeline-slice", CaptionedDigits).set(slice_text)
 
     @property
     def plain_text(self) -> str:
         """The figures as plain text (tests, screen readers)."""
-        figures = [self.query_one(s, TimelineFigure) for s in ("#timeline-overlap", "#timeline-slice")]
+        figures = [self.query_one(s, CaptionedDigits) for s in ("#timeline-overlap", "#timeline-slice")]
         return " · ".join(f"{f.caption} {f.text}" for f in figures)
