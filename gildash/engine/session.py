@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from gildash.engine.calibrate import Calibrator, PlanCalibration, SizeRun, calibrate_plan
-from gildash.engine.catalog import unsupported, variant_args
+from gildash.engine.catalog import unsupported
 from gildash.engine.digest import RunDigester
 from gildash.engine.machine import MachineFacts
 from gildash.engine.model import (
@@ -149,7 +149,7 @@ def headline_sweep(
         repeat=1,
         size=p.size,
         executor=settings.executor,
-        extra_args=p.extra_args + variant_args(settings.workload, settings.variant),
+        extra_args=settings.workload_args,
         switch_interval_s=settings.switch_interval_s,
     )
     return SweepChoice(plan, tuple(dropped))

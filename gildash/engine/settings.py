@@ -102,6 +102,12 @@ class RunSettings:
         """The size preset these settings name."""
         return preset(self.workload, self.size_name)
 
+    @property
+    def workload_args(self) -> tuple[str, ...]:
+        """The workload flags these settings add: the size preset's (http_server's --duration) and the
+        contention variant's."""
+        return self.preset.extra_args + variant_args(self.workload, self.variant)
+
     def to_spec(self, target: Target) -> RunSpec:
         """The RunSpec these settings give for a target."""
         p = self.preset
@@ -111,7 +117,7 @@ class RunSettings:
             self.threads,
             p.size,
             self.executor,
-            extra_args=p.extra_args + variant_args(self.workload, self.variant),
+            extra_args=self.workload_args,
             switch_interval_s=self.switch_interval_s,
         )
 

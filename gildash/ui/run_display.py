@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from textual.dom import DOMNode
 
-from gildash.engine.catalog import headline_value, variant_args, variant_of
+from gildash.engine.catalog import headline_value
 from gildash.engine.digest import LineKind, RunDigest
 from gildash.engine.model import RunResult, RunStarted, Target
 from gildash.engine.settings import Selection
@@ -21,7 +21,14 @@ from gildash.ui.drivers.replay import Stopwatch
 from gildash.ui.widgets.cores import CoresPanel
 from gildash.ui.widgets.gauge import Gauge, GaugeState, fmt_rate
 from gildash.ui.widgets.log_view import LogView
-from gildash.ui.widgets.run_panel import NextRun, RunPanel, RunPanelState, RunView, status_line
+from gildash.ui.widgets.run_panel import (
+    NextRun,
+    RunPanel,
+    RunPanelState,
+    RunView,
+    status_line,
+    workload_label,
+)
 from gildash.ui.widgets.thread_lanes import ThreadLanes
 from gildash.ui.widgets.timeline import ZOOMS_S, TimelineFigures, TimelineRows, TimelineState, fmt_span
 
@@ -182,8 +189,7 @@ class RunDisplay:
         if with_next:
             s, p = selection.settings, selection.settings.preset
             size = f"{p.name} ({p.note})" if p.note else p.name
-            variant = variant_of(s.workload, variant_args(s.workload, s.variant))
-            workload = f"{s.workload} ({variant})" if variant else s.workload
+            workload = workload_label(s.workload, s.workload_args)
             next_run = NextRun(
                 target.id if target else "", workload, s.threads, size, s.executor, s.switch_interval_s
             )

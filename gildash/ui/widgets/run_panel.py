@@ -42,10 +42,10 @@ class NextRun:
     """The switch interval `r` would ask for (None: the interpreter's own)."""
 
 
-def workload_label(spec: RunSpec) -> str:
-    """'sum_squares', or 'contention (object, shared)' for a workload with a variant."""
-    variant = variant_of(spec.workload, spec.extra_args)
-    return f"{spec.workload} ({variant})" if variant else spec.workload
+def workload_label(workload: str, args: tuple[str, ...]) -> str:
+    """'sum_squares', or 'contention (object, shared)' for a workload whose flags pick a variant."""
+    variant = variant_of(workload, args)
+    return f"{workload} ({variant})" if variant else workload
 
 
 def fmt_switch(seconds: float) -> str:
@@ -203,7 +203,7 @@ class RunPanel(LineWidget):
             # Who runs and how many come first: at 80 columns the line's tail is what gets cut.
             (executor_word(spec.executor, spec.threads), "value"),
             (" · ", "label"),
-            (workload_label(spec), "value"),
+            (workload_label(spec.workload, spec.extra_args), "value"),
             (" · ", "label"),
             (size, "label"),
         )
