@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from gildash.engine.config import Config
     from gildash.engine.model import Target
     from gildash.engine.recording import Recorder
 
@@ -140,12 +141,12 @@ class ProgressLine:
         self.show("")
 
 
-def check_config(config: Path | None) -> None:
-    """Read the targets config now so a broken one is one line before anything starts."""
+def check_config(config: Path | None) -> Config:
+    """Read the targets config now so a broken one is one line before anything starts; returns it."""
     from gildash.engine.config import ConfigError, load_config
 
     try:
-        load_config(config)
+        return load_config(config)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
 

@@ -11,5 +11,5 @@ from gildash.cli import common
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Check the config, then open the dashboard."""
     config: Path | None = getattr(args, "config", None)
-    common.check_config(config)
-    return int(common.dashboard_entry("run_dashboard")(args))
+    settings = common.check_config(config)
+    return int(common.dashboard_entry("run_dashboard")(args, settings))

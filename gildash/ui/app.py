@@ -15,6 +15,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from gildash.engine.config import Config
 from gildash.engine.history import SessionHistory
 from gildash.engine.recording import Recording
 from gildash.engine.retention import prune_default, prune_notes, recordings_dir
@@ -155,20 +156,9 @@ def make_app(
     return GildashApp(sources, replay=replay, demo=demo, speed=speed)
 
 
-def _fail(message: str) -> int:
-    print(f"gildash: error: {' '.join(message.split())[:300]}", file=sys.stderr)
-    return 2
-
-
-def run_dashboard(args: argparse.Namespace) -> int:
-    """`gildash`: the live dashboard. A broken config prints one line and returns 2."""
-    from gildash.engine.config import ConfigError, load_config
-
+def run_dashboard(args: argparse.Namespace, settings: Config) -> int:
+    """`gildash`: the live dashboard, with the config the CLI read and checked (settings)."""
     config: Path | None = getattr(args, "config", None)
-    try:
-        settings = load_config(config)
-    except ConfigError as exc:
-        return _fail(str(exc))
     # Every live run is recorded (kill -9 of the dashboard loses at most the line in flight).
     record_dir: Path | None = getattr(args, "record_dir", None)
     if record_dir is None:
@@ -186,29 +176,19 @@ def _prune_recordings(max_mb: int | None) -> None:
 
 
 def run_replay(path: Path, speed: float = 1.0, recording: Recording | None = None) -> int:
-    """`gildash replay FILE`: the dashboard playing a recording (already opened, or opened here with the
-    fast index: each run's lines are read and checked only when it plays); a broken one: one line, 2."""
-    from gildash.engine.recording import RecordingError, load_for_replay
+    """`gildash replay FILE`: the dashboard playing a recording, as the CLI opened and checked it (opened
+    here when not given; RecordingError for a broken one)."""
+    from gildash.engine.recording import load_for_replay
 
     if recording is None:
-        try:
-            recording = load_for_replay(path)
-        except RecordingError as exc:
-            return _fail(str(exc))
-    if not recording.runs:
-        return _fail(f"{path} holds no runs")
+        recording = load_for_replay(path)
     make_app(replay_sources(recording), replay=path, speed=speed).run()
     return 0
 
 
 def run_demo(args: argparse.Namespace | None = None) -> int:
-    """`gildash demo`: unattended loop of GIL / free-threaded / +gil runs and a sweep, live."""
-    from gildash.engine.config import ConfigError, load_config
-
+    """`gildash demo`: unattended loop of GIL / free-threaded / +gil runs and a sweep, live (the CLI has
+    checked the config)."""
     config: Path | None = getattr(args, "config", None) if args is not None else None
-    try:
-        load_config(config)
-    except ConfigError as exc:
-        return _fail(str(exc))
     make_app(live_sources(config), demo=True).run()
     return 0
