@@ -7,17 +7,19 @@ selection and hands the display only what it cannot know (sweep position, size n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from textual.dom import DOMNode
 
 from gildash.engine.catalog import headline_value
+from gildash.engine.compare import compare
 from gildash.engine.digest import LineKind, RunDigest
-from gildash.engine.model import RunResult, RunStarted, Target
+from gildash.engine.model import RunResult, RunStarted
 from gildash.engine.settings import Selection
 from gildash.engine.timeline import TimelineBuilder, median_slice_ms, parallel_overlap
 from gildash.ui.drivers.replay import Stopwatch
+from gildash.ui.widgets.compare import CompareStrip
 from gildash.ui.widgets.cores import CoresPanel
 from gildash.ui.widgets.gauge import Gauge, GaugeState, fmt_rate
 from gildash.ui.widgets.log_view import LogView
@@ -29,6 +31,7 @@ from gildash.ui.widgets.run_panel import (
     status_line,
     workload_label,
 )
+from gildash.ui.widgets.targets import badge
 from gildash.ui.widgets.thread_lanes import ThreadLanes
 from gildash.ui.widgets.timeline import ZOOMS_S, TimelineFigures, TimelineRows, TimelineState, fmt_span
 
@@ -48,10 +51,22 @@ class RunContext:
 class RunDisplay:
     """Applies digests to the run's widgets; the screen asks it for the view to draw."""
 
-    def __init__(self, root: DOMNode, clock: Callable[[], float], *, replay: bool) -> None:
+    def __init__(
+        self,
+        root: DOMNode,
+        clock: Callable[[], float],
+        *,
+        cores: int,
+        replay: bool,
+        chart_runs: Callable[[], Sequence[RunResult]],
+    ) -> None:
         self._root = root
         self._clock = clock
         self._replay = replay
+        self._chart_runs = chart_runs
+        """The session's runs the compare strip measures a finished run against."""
+        self.cores = cores
+        """Logical CPUs of the machine on show (a replay's recording may come from another one)."""
         self.view = RunView()
         """The run on show."""
         self.last_result: RunResult | None = None
@@ -74,14 +89,15 @@ class RunDisplay:
         self._titles: dict[str, str] = {}
         """Border titles as last set."""
 
-    def apply(self, digest: RunDigest, context: Callable[[RunStarted], RunContext], cores: int) -> int:
-        """Apply one digest; `context` describes a run that starts in it. Returns the machine's cores."""
+    def apply(self, digest: RunDigest, context: Callable[[RunStarted], RunContext]) -> None:
+        """Apply one digest; `context` describes a run that starts in it."""
         q = self._root.query_one
         gauge = q(Gauge)
+        cores = self.cores
         if digest.started is not None:
             self._started(digest.started, context(digest.started))
         if digest.cpu_count is not None and digest.cpu_count != cores:
-            cores = digest.cpu_count
+            self.cores = cores = digest.cpu_count
             gauge.show(replace(gauge.state, cores=cores))
         if digest.start_event is not None:
             self.timed = digest.start_event.timeline is not None
@@ -112,9 +128,9 @@ class RunDisplay:
             q("#log", LogView).queue_lines(list(digest.milestones), digest.milestones_skipped)
         if digest.finished is not None:
             self._finished(digest.finished.result)
-        return cores
 
     def _started(self, update: RunStarted, context: RunContext) -> None:
+        self._root.set_class(False, "-failed")
         self.stopwatch.start(self._clock())
         self.timeline = TimelineBuilder()
         self.timed = None
@@ -134,6 +150,8 @@ class RunDisplay:
 
     def _finished(self, result: RunResult) -> None:
         self.last_result = result
+        self._root.set_class(result.status != "ok", "-failed")
+        self._root.query_one(CompareStrip).show(compare(self._chart_runs(), result))
         self.stopwatch.stop()
         self.view = replace(
             self.view,
@@ -180,9 +198,10 @@ class RunDisplay:
         self.view = replace(self.view, elapsed=elapsed)
         return True
 
-    def draw(self, selection: Selection, *, with_next: bool) -> Target | None:
-        """Repaint the run panel (the run on show, and the selection when with_next) and the meter's
-        title; returns the target whose figures the gauge shows (the run's, else the selected one)."""
+    def draw(self, selection: Selection, reenabled: Collection[str], *, with_next: bool) -> None:
+        """Repaint the run panel (the run on show, and the selection when with_next), the meter's title,
+        the timeline, and the colour classes of the target whose figures the gauge shows (the run's, else
+        the selected one)."""
         spec = self.view.spec
         next_run: NextRun | None = None
         target = selection.target
@@ -213,7 +232,13 @@ class RunDisplay:
             else ""
         )
         self._title("#timeline-box", f"On-CPU timeline · last {fmt_span(self.zoom_s)} {when}".rstrip())
-        return spec.target if spec is not None else target
+        shown = spec.target if spec is not None else target
+        kind = badge(shown, shown.id in reenabled)[1] if shown is not None else ""
+        root = self._root
+        root.set_class(bool(self.timeline), "-timeline")
+        root.set_class(kind in ("gil", "forced", "reenabled"), "-gil")
+        root.set_class(kind == "ft", "-ft")
+        root.set_class(kind == "native", "-native")
 
     def _title(self, selector: str, title: str) -> None:
         # A border title set again repaints the border: set it only when its words change.

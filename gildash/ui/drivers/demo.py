@@ -37,13 +37,13 @@ async def demo_loop(screen: DashboardScreen) -> None:
             screen.notify("demo: no runnable targets", severity="error")
             return
         for target in steps:
-            await screen.wait_idle()
+            await screen.runs.wait_idle()
             screen.select_target_id(target.id)
             screen.action_run()
-            await screen.wait_idle()
+            await screen.runs.wait_idle()
             await asyncio.sleep(pause_s)
-        await screen.wait_idle()
+        await screen.runs.wait_idle()
         screen.select_target_id(steps[0].id)
         screen.action_sweep()
-        await screen.wait_idle()
+        await screen.runs.wait_idle()
         await asyncio.sleep(pause_s)
