@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker
 
-from gildash.engine.model import RunResult, RunStarted, SweepPlan, SweepProgress, SweepResult
+from gildash.engine.model import CoreSample, RunResult, RunStarted, SweepPlan, SweepProgress, SweepResult
 from gildash.engine.session import RunLike, RunSession, headline_sweep
 from gildash.engine.settings import Selection
 from gildash.ui.messages import RunPoke, SweepChanged, SweepEnded
@@ -124,6 +124,16 @@ class RunControl:
                 await asyncio.wait_for(asyncio.shield(asyncio.ensure_future(worker.wait())), timeout)
             except Exception:
                 worker.cancel()  # cancelling closes updates(), whose finally kills the process group
+
+    def sample_cores(self, sampler: Callable[[], CoreSample]) -> CoreSample | None:
+        """The machine's per-core sample for this frame, recorded with the run going (None: a failed read
+        skips one frame; the next tick tries again)."""
+        try:
+            sample = sampler()
+        except Exception:
+            return None
+        self.session.record_cores(sample)  # the recording's per-core samples, for replays
+        return sample
 
     # --- what the screen shows with a run ----------------------------------------------------------------
 

@@ -7,18 +7,18 @@ selection and hands the display only what it cannot know (sweep position, size n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from textual.dom import DOMNode
 
 from gildash.engine.catalog import headline_value
 from gildash.engine.compare import compare
-from gildash.engine.digest import LineKind, RunDigest
+from gildash.engine.digest import LineKind, RunDigest, RunDigester
 from gildash.engine.model import RunResult, RunStarted
-from gildash.engine.settings import Selection
 from gildash.engine.timeline import TimelineBuilder, median_slice_ms, parallel_overlap
 from gildash.ui.drivers.replay import Stopwatch
+from gildash.ui.selection_control import SelectionControl
 from gildash.ui.widgets.compare import CompareStrip
 from gildash.ui.widgets.cores import CoresPanel
 from gildash.ui.widgets.gauge import Gauge, GaugeState, fmt_rate
@@ -59,8 +59,11 @@ class RunDisplay:
         cores: int,
         replay: bool,
         chart_runs: Callable[[], Sequence[RunResult]],
+        choice: SelectionControl,
     ) -> None:
         self._root = root
+        self._choice = choice
+        """The selection, drawn as the panel's next row (never as the run on show)."""
         self._clock = clock
         self._replay = replay
         self._chart_runs = chart_runs
@@ -88,6 +91,20 @@ class RunDisplay:
         self._timeline_cache: tuple[tuple[int, float, bool, bool], TimelineState] | None = None
         self._titles: dict[str, str] = {}
         """Border titles as last set."""
+
+    def show_pending(self, digester: RunDigester, context: Callable[[RunStarted], RunContext]) -> None:
+        """Show what the digester accumulated since the last look, in one frame; `context` describes a run
+        that starts in it. A replayed run selects its target; a run that re-enabled the GIL marks it."""
+        if not digester.pending:
+            return
+        with self._root.app.batch_update():
+            for digest in digester.take():
+                self.apply(digest, context)
+                if digest.started is not None and self._replay:
+                    self._choice.select_id(digest.started.spec.target.id)
+                if digest.finished is not None and digest.finished.result.gil_reenabled:
+                    self._choice.mark_reenabled(digest.finished.result.target.id)
+            self.redraw()
 
     def apply(self, digest: RunDigest, context: Callable[[RunStarted], RunContext]) -> None:
         """Apply one digest; `context` describes a run that starts in it."""
@@ -185,6 +202,18 @@ class RunDisplay:
         """The run's worker ended (a run that never reported its end is stopped or idle now)."""
         if self.view.phase in ("running", "stopping"):
             self.view = replace(self.view, phase="stopped" if stopped else "idle")
+        self.redraw()
+
+    def frame(
+        self, digester: RunDigester, context: Callable[[RunStarted], RunContext], *, running: bool
+    ) -> None:
+        """One painted frame: the elapsed time first, then what the run reported since the last frame, so a
+        frame with updates draws the panels once, not twice."""
+        elapsed_moved = running and self.tick()
+        if digester.pending:
+            self.show_pending(digester, context)
+        elif elapsed_moved:
+            self.redraw()
 
     def sweep_over(self, note: str) -> None:
         """The sweep ended: say how, until the next run starts."""
@@ -198,14 +227,15 @@ class RunDisplay:
         self.view = replace(self.view, elapsed=elapsed)
         return True
 
-    def draw(self, selection: Selection, reenabled: Collection[str], *, with_next: bool) -> None:
-        """Repaint the run panel (the run on show, and the selection when with_next), the meter's title,
+    def redraw(self) -> None:
+        """Repaint the run panel (the run on show, and outside replay the selection), the meter's title,
         the timeline, and the colour classes of the target whose figures the gauge shows (the run's, else
         the selected one)."""
         spec = self.view.spec
         next_run: NextRun | None = None
+        selection, reenabled = self._choice.selection, self._choice.reenabled
         target = selection.target
-        if with_next:
+        if not self._replay:
             s, p = selection.settings, selection.settings.preset
             size = f"{p.name} ({p.note})" if p.note else p.name
             workload = workload_label(s.workload, s.workload_args)

@@ -75,7 +75,7 @@ async def test_changing_the_selection_after_a_run_keeps_the_run_on_show(app: Gil
         await wait_for(pilot, lambda: app.dashboard.last_result is not None and not app.dashboard.running)
         await pilot.press("g")
         await pilot.pause()
-        assert app.dashboard.selected_target == PY313T_GIL
+        assert app.dashboard.selection.target == PY313T_GIL
         assert run_line(app).startswith("run   py3.13t ·")  # not py3.13t+gil
         assert "py3.13t+gil" in next_line(app)
         assert "1.95 cores" in app.dashboard.query_one(RunPanel).status_text
