@@ -172,8 +172,11 @@ class RunSession:
         machine: Callable[[], MachineFacts] | None = None,
     ) -> None:
         self._start_run = start_run
+        """Makes the live run of a spec (the engine's Run, or a fake in tests)."""
         self._listener = listener
+        """The front end told of pokes, sweep steps and notices, on the driving event loop."""
         self._record_dir = record_dir
+        """Where runs are recorded (None: not recorded)."""
         self._calibrate = calibrate
         """Finds each sweep target's size before the first run (None: sweeps run at the plan's sizes)."""
         self._machine = machine

@@ -116,7 +116,7 @@ class GildashApp(App[int]):
         from gildash.ui.screens.charts import ChartsScreen
 
         dash = self.dashboard
-        live = dash.session.sweep_partial if dash.running else None
+        live = dash.runs.session.sweep_partial if dash.running else None
         cores, physical = dash.run_display.cores, self.sources.physical_cores
         self._open(
             lambda: ChartsScreen(self.history, dash.targets, live=live, cores=cores, physical_cores=physical),

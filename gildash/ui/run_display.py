@@ -62,10 +62,13 @@ class RunDisplay:
         choice: SelectionControl,
     ) -> None:
         self._root = root
+        """The screen whose widgets this draws."""
         self._choice = choice
         """The selection, drawn as the panel's next row (never as the run on show)."""
         self._clock = clock
+        """Monotonic seconds for the elapsed time (frozen in snapshot tests)."""
         self._replay = replay
+        """Runs on show are replayed: cores come from the recording, no next row, targets follow the run."""
         self._chart_runs = chart_runs
         """The session's runs the compare strip measures a finished run against."""
         self.cores = cores

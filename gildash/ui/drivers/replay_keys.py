@@ -29,7 +29,7 @@ def play_next(screen: DashboardScreen) -> None:
 def toggle_pause(screen: DashboardScreen) -> None:
     """Pause or resume the replayed run on show; its elapsed time stands still meanwhile."""
     replay = screen.replay
-    if replay is not None and replay.toggle_pause(screen.session.current_run):
+    if replay is not None and replay.toggle_pause(screen.runs.session.current_run):
         screen.run_display.pause(replay.paused)
         screen.update_banner()
 

@@ -21,7 +21,6 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from gildash.engine.model import RunResult, RunStarted, Target
-from gildash.engine.session import RunSession
 from gildash.engine.settings import Selection
 from gildash.ui.drivers import replay_keys
 from gildash.ui.drivers.replay import ReplayDriver
@@ -99,11 +98,6 @@ class DashboardScreen(Screen[None]):
         self.runs = RunControl(self, sources, history, live=replay is None, busy=self._busy)
         """The run or sweep going: the session, its worker, its sweep note."""
         self._ticks = 0
-
-    @property
-    def session(self) -> RunSession:
-        """The engine's run session (one run or sweep at a time)."""
-        return self.runs.session
 
     @property
     def selection(self) -> Selection:
@@ -188,10 +182,10 @@ class DashboardScreen(Screen[None]):
             self.notify(f"{what} failed: {type(error).__name__}: {error}", severity="error", timeout=8)
             if worker.group == "discover":
                 self.choice.set_targets([], "discovery failed")
-        if worker.group == "run" and worker.is_finished and not self.session.running:
+        if worker.group == "run" and worker.is_finished and not self.runs.session.running:
             self._apply_pending()  # the last updates show before the run counts as over
             self.running = False
-            self.run_display.over(self.session.stop_requested)
+            self.run_display.over(self.runs.session.stop_requested)
         if worker.group == "discover" and state == WorkerState.SUCCESS:
             self.choice.set_targets(worker.result or [], "")
 
@@ -263,9 +257,9 @@ class DashboardScreen(Screen[None]):
 
     def action_stop(self) -> None:
         """Stop the run (or sweep) in progress: SIGTERM to its process group, SIGKILL after 2 s."""
-        if not self.session.running:
+        if not self.runs.session.running:
             return
-        self.session.stop()
+        self.runs.session.stop()
         self.run_display.stopping()
         self.run_display.redraw()
 
@@ -276,7 +270,7 @@ class DashboardScreen(Screen[None]):
 
     def _apply_pending(self) -> None:
         """Show what the session's digester accumulated since the last look (one frame)."""
-        self.run_display.show_pending(self.session.digester, self._run_context)
+        self.run_display.show_pending(self.runs.session.digester, self._run_context)
 
     def _run_context(self, update: RunStarted) -> RunContext:
         return self.runs.context(update, self.selection, replay=self.replay is not None)
@@ -291,7 +285,7 @@ class DashboardScreen(Screen[None]):
             if sample is not None:
                 self.query_one(CoresPanel).push(sample.percent, paint=paint)
             if paint:
-                self.run_display.frame(self.session.digester, self._run_context, running=self.running)
+                self.run_display.frame(self.runs.session.digester, self._run_context, running=self.running)
                 if not self.running or self._ticks % LOG_EVERY == 0:
                     # Only the log on show: the other one is written when j brings it up.
                     self._shown_log().flush()
@@ -330,4 +324,4 @@ class DashboardScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         # Last resort when the app exits another way: the run's finally still kills its group.
-        self.session.close()
+        self.runs.session.close()
