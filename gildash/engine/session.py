@@ -354,7 +354,7 @@ class RunSession:
         """A SizeRun of spec whose runs are this session's own (shown, recorded, stopped like the rest)."""
 
         async def run(size: int) -> float | None:
-            made = self._start_run(replace(spec, size=size, threads=1))
+            made = self._start_run(replace(spec, size=size, threads=1, calibration=True))
             self._run_notes[made.run_id] = self.calibrating or "calibrating"
             result = await self._drive(made)
             return result.wall_s if result is not None and result.ok else None

@@ -142,8 +142,11 @@ class RunControl:
         sweep = self.session.sweep_position(update.run_id)
         preset = selection.settings.preset
         size_note = "recorded" if replay else (preset.note if update.spec.size == preset.size else "")
-        # A sweep's own runs carry its note; its calibration runs say what they calibrate.
+        # A sweep's own runs carry its note; its calibration runs say what they calibrate (a replayed one,
+        # whose sweep is not going, says what it was).
         note = self.sweep_note if sweep is not None else self.session.run_note(update.run_id)
+        if not note and update.spec.calibration:
+            note = "calibration run: finds the sweep's size (not one of its points)"
         return RunContext(sweep, note, size_note)
 
     def sweep_ended(self, message: SweepEnded) -> str:

@@ -339,6 +339,25 @@ async def test_replay_plays_recorded_runs(tmp_path: Path) -> None:
         await pilot.press("right_square_bracket", "space", "s")  # speed, pause, sweep refused: no crash
 
 
+async def test_a_replayed_calibration_run_says_it_was_one(tmp_path: Path) -> None:
+    from gildash.engine.recording import read_recording
+    from gildash.ui.sources import replay_sources
+
+    path = tmp_path / "sweep.jsonl"
+    with Recorder(path) as recorder:
+        spec = RunSpec(PY311, "sum_squares", 1, 3_000_000, calibration=True)
+        tap = RunTap(recorder, "trial-0")
+        for update in scripted_updates(spec, "trial-0"):
+            tap(update)
+    app = make_app(replay_sources(read_recording(path)), replay=path, speed=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = await discovered(pilot, app)
+        await pilot.press("r")
+        await finished(pilot, app)
+        assert "calibration run: finds the sweep's size" in dash.query_one(RunPanel).plain_text
+        assert app.history.chart_runs() == []  # a trial is no figure of the session
+
+
 async def test_live_runs_are_recorded(tmp_path: Path, engine: FakeEngine) -> None:
     from gildash.engine.recording import read_recording
 
