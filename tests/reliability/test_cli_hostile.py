@@ -63,7 +63,7 @@ def run_pids(record: Path) -> tuple[int, set[int]]:
         raw = getattr(update, "raw", None)
         if isinstance(raw, str):
             reported |= reported_pids(raw)
-    return run.pid, reported
+    return run.started.pid, reported
 
 
 def assert_nothing_left(record: Path) -> None:
