@@ -47,13 +47,10 @@ def read_hello(link: SshLink, bundle: Bundle, timeout: float = HELLO_TIMEOUT_S) 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     reader.join(timeout)
+    if reader.is_alive():
+        proc.kill()  # no hello in time: ssh goes, and the agent with it (EOF)
     try:
-        assert proc.stdin is not None
-        proc.stdin.close()  # the agent's EOF: it exits
-    except OSError:
-        pass
-    try:
-        _out, err = proc.communicate(timeout=5)
+        _out, err = proc.communicate(timeout=5)  # closes stdin first: the agent's EOF, it exits
     except subprocess.TimeoutExpired:
         proc.kill()
         _out, err = proc.communicate()
