@@ -261,11 +261,14 @@ def remote_host(host: str) -> Iterator[RemoteHost]:
     from gildash.engine.remote.host import RemoteHost
     from gildash.engine.remote.ssh import RemoteError
 
-    note(f"connecting to {host}")
+    progress = ProgressLine(sys.stderr)  # on a terminal only: a failure stays one line
+    progress.show(f"connecting to {host} …")
     try:
         session = RemoteHost(host).open()
     except RemoteError as exc:
         raise UsageError(str(exc)) from None
+    finally:
+        progress.clear()
     try:
         yield session
     except RemoteError as exc:

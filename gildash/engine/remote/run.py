@@ -14,8 +14,18 @@ import contextlib
 import os
 import signal
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from gildash.engine.agent_stream import (
+    AgentExit,
+    AgentFailed,
+    AgentHello,
+    AgentProc,
+    AgentStarted,
+    AgentStderr,
+    AgentStream,
+)
 from gildash.engine.model import (
     CoreSampleTaken,
     RunResult,
@@ -26,7 +36,6 @@ from gildash.engine.remote.host import RemoteHost, agent_argv
 from gildash.engine.runner import (
     _READ_CHUNK,
     KILL_GRACE_S,
-    STDERR_TAIL_BYTES,
     Run,
     RunSpecError,
     build_argv,
@@ -84,6 +93,7 @@ class RemoteRun(Run):
         self._agent_exit: asyncio.Future[int] | None = None
         self._agent_error: str | None = None
         self._ssh_tail: list[str] = []
+        self._stream = AgentStream()
 
     # --- driving -------------------------------------------------------------------------------
 
@@ -202,44 +212,42 @@ class RemoteRun(Run):
     # --- the agent's records ----------------------------------------------------------------------
 
     async def _on_agent(self, lines: list[tuple[bytes, bool]]) -> None:
-        from gildash.engine import agent_stream
-
-        now = time.monotonic() - self._t0
+        stream = self._stream
         stderr_lines: list[tuple[bytes, bool]] = []
         for data, _truncated in lines:
-            record = agent_stream.parse_record(data.decode("utf-8", "replace"))
+            record = stream.parse(data)
             if record is None:
-                # Not the agent's: ssh's own words (connection closed, errors) end up here.
+                # Not a record: ssh's own words (connection closed, errors) end up here.
                 text = data.decode("utf-8", "replace").strip()
-                if text:
+                if text and not text.startswith("{"):
                     self._ssh_tail = [*self._ssh_tail[-9:], text]
                 continue
-            if stderr_lines and not isinstance(record, agent_stream.StderrLine):
+            if isinstance(record, AgentStderr):
+                stderr_lines.append((record.line.encode("utf-8"), False))
+                continue
+            if stderr_lines:  # in order: the workload's stderr before what the agent said after it
                 await self._on_stderr(stderr_lines)
                 stderr_lines = []
-            if isinstance(record, agent_stream.StderrLine):
-                stderr_lines.append((record.line.encode("utf-8")[:STDERR_TAIL_BYTES], False))
-            elif isinstance(record, agent_stream.Started):
+            if isinstance(record, AgentProc):
+                await self._on_proc(record)
+            elif isinstance(record, AgentStarted):
                 if self._agent_started is not None and not self._agent_started.done():
                     self._agent_started.set_result(record.pid)
-            elif isinstance(record, agent_stream.ProcRecord):
-                await self._on_proc(record, now)
-            elif isinstance(record, agent_stream.Exit):
+            elif isinstance(record, AgentExit):
                 self._exited_at = time.monotonic()
                 if self._agent_exit is not None and not self._agent_exit.done():
                     self._agent_exit.set_result(record.returncode)
-            elif isinstance(record, agent_stream.AgentError):
+            elif isinstance(record, AgentHello):
+                if record.machine is not None:
+                    self._machine = record.machine  # the host's facts as the run starts (its load now)
+            elif isinstance(record, AgentFailed):
                 self._agent_error = record.message
         if stderr_lines:
             await self._on_stderr(stderr_lines)
 
-    async def _on_proc(self, record: Any, now: float) -> None:
-        from dataclasses import replace
-
-        from gildash.engine import agent_stream
-
-        proc: agent_stream.ProcRecord = record
-        sample = replace(proc.sample, t=now)  # the local harness clock, like the workload's lines
+    async def _on_proc(self, record: AgentProc) -> None:
+        # The local harness clock, like the workload's lines: the stall watch compares the two.
+        sample = replace(record.sample, t=time.monotonic() - self._t0)
         self._sample_sum += sample.effective_cores
         self._sample_count += 1
         taken = SampleTaken(sample)
@@ -249,8 +257,8 @@ class RemoteRun(Run):
         change = self._stall.sample(sample.t, sample.effective_cores)
         if change is not None:
             await self._emit(change)
-        if self._core_interval is not None and proc.cores is not None:
-            cores = CoreSampleTaken(replace(proc.cores, t=time.monotonic()))
+        if self._core_interval is not None:  # None: the caller shows the host's cores from its own watch
+            cores = CoreSampleTaken(record.cores)
             if self._tap is not None:
                 self._tap(cores)
             await self._emit(cores)
