@@ -239,8 +239,8 @@ def _cmd_sweep(args: argparse.Namespace, session: RemoteHost | None) -> int:
     if interrupted:
         common.note(f"interrupted after {len(state.runs)} of {progress.total} runs")
         return common.EXIT_INTERRUPTED
-    lost = next((r for r in state.runs if r.status == "error" and r.target.host is not None), None)
-    if lost is not None:
-        common.error(lost.message)  # a remote failure: one line and exit 2, as when connecting fails
+    remote_failure = next((r for r in state.runs if r.status == "error" and r.target.host is not None), None)
+    if remote_failure is not None:
+        common.error(remote_failure.message)  # one line and exit 2, as when connecting fails
         return common.EXIT_USAGE
     return common.EXIT_OK if all(r.status == "ok" for r in state.runs) else common.EXIT_FAILED

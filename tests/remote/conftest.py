@@ -14,33 +14,15 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from remote_support import LoopbackSsh
 
 SSHD = Path("/usr/sbin/sshd")
 PRIVSEP_DIR = Path("/run/sshd")
 """sshd refuses to start without its privilege-separation directory (the service normally makes it)."""
 START_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True)
-class LoopbackSsh:
-    """The test sshd and the ssh_config that reaches it."""
-
-    alias: str
-    """Host alias in ssh_config that logs in with the authorized key."""
-    refused_alias: str
-    """Host alias for the same server with a key the server does not accept (auth refused)."""
-    unknown_alias: str
-    """Host alias whose HostName does not resolve."""
-    ssh_config: Path
-    """The ssh_config file (pass it as GILDASH_SSH_CONFIG)."""
-    port: int
-    """The port sshd listens on (127.0.0.1 only)."""
-    pid: int
-    """sshd's process id."""
 
 
 def _free_port() -> int:
