@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", metavar="PATH", type=Path, default=None, help="targets config file (TOML)"
     )
+    common.add_host(parser, top=True)
     parser.set_defaults(func=common.command(cmd_dashboard))
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     for module in COMMANDS:

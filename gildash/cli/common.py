@@ -244,14 +244,21 @@ def add_run_options(p: argparse.ArgumentParser, switch_help: str) -> None:
     )
 
 
-def add_host(p: argparse.ArgumentParser) -> None:
-    """--host [user@]HOST: run on that machine over ssh instead of this one."""
+def add_host(p: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """--host [user@]HOST: run on that machine over ssh instead of this one. The top-level parser's holds
+    the default (None); a command's own only overrides it when given, so `gildash --host H run` works."""
     p.add_argument(
         "--host",
         metavar="[USER@]HOST",
-        default=None,
+        default=None if top else argparse.SUPPRESS,
         help="run on this host over ssh (an ssh_config alias works; see docs/remote.md)",
     )
+
+
+def host_of(args: argparse.Namespace) -> str | None:
+    """The --host the command was given (None: this machine)."""
+    host = getattr(args, "host", None)
+    return host if isinstance(host, str) else None
 
 
 @contextlib.contextmanager

@@ -92,10 +92,11 @@ def _custom(args: argparse.Namespace) -> tuple[tuple[str, ...], Target]:
 def cmd_run(args: argparse.Namespace) -> int:
     """One headless run: a human report or one JSON object; 0 ok, 1 failed, 2 usage or remote failure,
     130 interrupted."""
-    if args.host is not None:
+    host = common.host_of(args)
+    if host is not None:
         if args.cmd is not None:
             raise common.UsageError("--cmd runs on this machine only (with --host, name a workload)")
-        with common.remote_host(args.host) as session:
+        with common.remote_host(host) as session:
             return _cmd_run(args, session)
     return _cmd_run(args, None)
 

@@ -164,11 +164,12 @@ async def _remote_execute(spec: RunSpec, session: RemoteHost, execute_kw: dict[s
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """0 when every run passed, 1 when any failed, 2 on usage or remote errors, 130 on Ctrl-C."""
-    if args.host is None:
+    host = common.host_of(args)
+    if host is None:
         return _cmd_sweep(args, None)
     if args.calibrate:
         raise common.UsageError("--calibrate runs on this machine only; give --size with --host")
-    with common.remote_host(args.host) as session:
+    with common.remote_host(host) as session:
         return _cmd_sweep(args, session)
 
 

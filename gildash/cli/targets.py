@@ -24,8 +24,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_targets(args: argparse.Namespace) -> int:
     """What can run here: id, version, GIL mode, where it was found, its executable or why it cannot run."""
-    if args.host is not None:
-        with common.remote_host(args.host) as session:
+    host = common.host_of(args)
+    if host is not None:
+        with common.remote_host(host) as session:
             return _print(common.remote_targets(session, include_rust=True), args.json)
     return _print(common.discover(args.config, include_rust=True), args.json)
 
