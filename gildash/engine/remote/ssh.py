@@ -84,7 +84,8 @@ def _one_line(text: str, limit: int = 200) -> str:
     return " ".join(text.split())[:limit]
 
 
-_NOISE = re.compile(r"^(Warning: Permanently added|Connection to .* closed)")
+_NOISE = re.compile(r"^(Warning: Permanently added|Connection to \S+ closed\.$)")
+"""ssh's chatter that says nothing about a failure (a new known host, a normal close)."""
 
 
 def explain(host: str, stderr: str, returncode: int | None) -> str:
