@@ -77,11 +77,15 @@ def loopback_ssh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackS
     PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
     base = tmp_path_factory.mktemp("sshd")
     host_key, user_key, stranger_key = base / "host_key", base / "id_user", base / "id_stranger"
-    _keygen(host_key)
-    _keygen(user_key)
-    _keygen(stranger_key)
+    no_python_key = base / "id_no_python"
+    for key in (host_key, user_key, stranger_key, no_python_key):
+        _keygen(key)
     authorized = base / "authorized_keys"
-    authorized.write_text((base / "id_user.pub").read_text())
+    # The no-python key logs in to a PATH without python3: a host where gildash cannot run.
+    no_python = 'command="PATH=/nonexistent exec /bin/sh -c \\"$SSH_ORIGINAL_COMMAND\\"" '
+    authorized.write_text(
+        (base / "id_user.pub").read_text() + no_python + (base / "id_no_python.pub").read_text()
+    )
     authorized.chmod(0o600)
     user = os.environ.get("USER") or ("root" if os.geteuid() == 0 else os.getlogin())
     log = base / "sshd.log"
@@ -149,6 +153,9 @@ def loopback_ssh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackS
                 "Host gildash-refused",
                 *common,
                 f"  IdentityFile {stranger_key}",
+                "Host gildash-no-python",
+                *common,
+                f"  IdentityFile {no_python_key}",
                 "Host gildash-unknown",
                 "  HostName no-such-host.invalid",
                 f"  UserKnownHostsFile {base / 'known_hosts'}",
@@ -161,6 +168,7 @@ def loopback_ssh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackS
             alias="gildash-loopback",
             refused_alias="gildash-refused",
             unknown_alias="gildash-unknown",
+            no_python_alias="gildash-no-python",
             ssh_config=ssh_config,
             port=port,
             pid=proc.pid,

@@ -16,6 +16,8 @@ class LoopbackSsh:
     """Host alias for the same server with a key the server does not accept (auth refused)."""
     unknown_alias: str
     """Host alias whose HostName does not resolve."""
+    no_python_alias: str
+    """Host alias that logs in to a PATH without python3."""
     ssh_config: Path
     """The ssh_config file (pass it as GILDASH_SSH_CONFIG)."""
     port: int

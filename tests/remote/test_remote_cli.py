@@ -120,7 +120,7 @@ def test_run_on_the_host_is_ok_and_records_the_hosts_facts(
     assert not _ssh_clients_of(loopback_ssh)
 
 
-@pytest.mark.parametrize("which", ["refused_alias", "unknown_alias"])
+@pytest.mark.parametrize("which", ["refused_alias", "unknown_alias", "no_python_alias"])
 @pytest.mark.parametrize("command", [["targets"], ["run", "sum_squares"], ["sweep", "sum_squares"]])
 def test_a_host_that_cannot_be_reached_is_one_line_and_exit_2(
     loopback_ssh: LoopbackSsh, tmp_path: Path, which: str, command: list[str]
@@ -132,7 +132,12 @@ def test_a_host_that_cannot_be_reached_is_one_line_and_exit_2(
     lines = proc.stderr.splitlines()
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("gildash: error: ")
-    assert ("refused the login" if which == "refused_alias" else "unknown host") in lines[0]
+    says = {
+        "refused_alias": "refused the login",
+        "unknown_alias": "unknown host",
+        "no_python_alias": "no python3",
+    }
+    assert says[which] in lines[0]
     assert "Traceback" not in proc.stderr
 
 
@@ -191,3 +196,66 @@ def test_kill_9_of_gildash_leaves_no_workload_on_the_host(
         time.sleep(0.2)
     assert _session_dirs() - before == set()
     assert not _ssh_clients_of(loopback_ssh)
+
+
+def test_ctrl_c_stops_the_host_run_and_exits_130(
+    loopback_ssh: LoopbackSsh, tmp_path: Path, ft_python: str
+) -> None:
+    before = _session_dirs()
+    argv = ["run", "sum_squares", "--host", loopback_ssh.alias, "--target", "py3.13t", "--threads", "2"]
+    gildash = subprocess.Popen(
+        [sys.executable, "-m", "gildash", *argv, "--size", "2000000000", "--json"],
+        env=_env(loopback_ssh, tmp_path),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        workloads: list[psutil.Process] = []
+        deadline = time.monotonic() + 120
+        while not workloads and time.monotonic() < deadline and gildash.poll() is None:
+            time.sleep(0.2)
+            workloads = _workloads_of(_session_dirs() - before)
+        assert workloads, "the workload never started on the host"
+        gildash.send_signal(signal.SIGINT)
+        out, err = gildash.communicate(timeout=30)
+    finally:
+        if gildash.poll() is None:
+            gildash.kill()
+            gildash.wait()
+    assert gildash.returncode == 130, err
+    assert json.loads(out)["status"] == "stopped"
+    assert not [p for p in workloads if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert _session_dirs() - before == set()
+
+
+def test_sweep_on_the_host(loopback_ssh: LoopbackSsh, tmp_path: Path, ft_python: str) -> None:
+    proc = _gildash(
+        loopback_ssh,
+        tmp_path,
+        "sweep",
+        "sum_squares",
+        "--host",
+        loopback_ssh.alias,
+        "--targets",
+        "py3.13t",
+        "--threads",
+        "1,2",
+        "--repeat",
+        "1",
+        "--size",
+        "200000",
+        "--json",
+        "--record",
+        str(tmp_path / "sweep.jsonl"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    runs = json.loads(proc.stdout)["runs"]
+    assert sorted(r["threads"] for r in runs) == [1, 2]
+    assert all(r["status"] == "ok" for r in runs)
+    records = [json.loads(line) for line in (tmp_path / "sweep.jsonl").read_text().splitlines()[1:]]
+    results = [r["result"] for r in records if r.get("kind") == "result"]
+    assert len(results) == 2
+    assert all(r["target"]["host"] == loopback_ssh.alias for r in results)
+    assert all(r["machine"]["logical_cores"] == os.cpu_count() for r in results)
