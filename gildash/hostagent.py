@@ -2,9 +2,9 @@
 
 `python3 hostagent.py watch` streams the host's per-core load; `python3 hostagent.py run -- ARGV...` runs
 one workload there, passes its stdout through unchanged and streams its process tree's CPU, threads and
-memory, its stderr and its exit as JSON records (docs/remote.md has the records). Every process the
-workload starts (its group, its session, descendants that escaped both) dies with the run or when the
-connection drops: nothing outlives the agent.
+memory, its stderr and its exit as JSON records (docs/protocol.md, "Host agent records"). Every process
+the workload starts (its group, its session, descendants that escaped both) dies with the run or when
+the connection drops: nothing outlives the agent.
 
 Runs on any Python 3.9+ on Linux, reads /proc directly (no psutil) and imports nothing from gildash (an
 import-linter contract says so): keep it 3.9 syntax and stdlib only. Cheap by design: a sample reads

@@ -1,4 +1,4 @@
-"""Host agent records (gildash/hostagent.py, docs/remote.md) -> the engine's own frozen values.
+"""Host agent records -> the engine's own frozen values (gildash/hostagent.py; docs/protocol.md).
 
 Owns the local side of the agent's JSON lines: `AgentStream.parse()` turns one line into a hello (with the
 host's MachineFacts), a CoreSample, a ProcSample with the host's cores, the started pid, a stderr line,
