@@ -392,6 +392,10 @@ class Tree:
             for pid, (ppid, pgrp, sid, _) in self._info.items()
             if pid != self.me and (pid == root or pgrp == root or sid == root or ppid == self.me)
         }
+        # Once ours, always ours while it lives (one that left the group, the session and its parent too).
+        ours.update(
+            pid for pid, start in self.members.items() if pid in self._info and self._info[pid][3] == start
+        )
         children: dict[int, list[int]] = {}
         for pid, (ppid, _, _, _) in self._info.items():
             children.setdefault(ppid, []).append(pid)
@@ -776,7 +780,11 @@ def run(
             pumps[0].join(DRAIN_S)
     finally:
         work.kill_all()
-    returncode = proc.wait()
+    try:
+        returncode = proc.wait(KILL_GRACE_S)
+    except subprocess.TimeoutExpired:  # SIGKILLed yet alive: stuck in the kernel (uninterruptible I/O)
+        err.record("error", message=f"workload pid {proc.pid} did not die after SIGKILL")
+        return 2
     for pump in pumps:
         pump.join(0.5)  # the tree is dead; a pipe held by something we could not find is not waited for
     err.record("exit", returncode=returncode, t=round(time.monotonic(), 4), stopped_by=stopped_by)
