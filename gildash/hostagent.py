@@ -711,6 +711,12 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())[:300]
 
 
+def _wake_on_exit(proc: subprocess.Popen[bytes], inbox: Inbox) -> None:
+    """Reap the workload's main process (Popen keeps its status) and wake the main loop."""
+    proc.wait()
+    inbox.wake.set()
+
+
 def _become_subreaper() -> None:
     """Orphaned descendants come to us rather than to init (Linux; silently nothing elsewhere)."""
     try:
@@ -746,6 +752,8 @@ def run(
         threading.Thread(target=_pump_stdout, args=(proc.stdout.fileno(), out), name="stdout", daemon=True),
         threading.Thread(target=_pump_stderr, args=(proc.stderr.fileno(), err), name="stderr", daemon=True),
     ]
+    # The main process's exit wakes the loop at once (no polling between samples).
+    pumps.append(threading.Thread(target=_wake_on_exit, args=(proc, inbox), name="wait", daemon=True))
     for pump in pumps:
         pump.start()
     sampler = TreeSampler(work.tree)
@@ -772,8 +780,10 @@ def run(
                 work.reap_adopted()
                 err.record("proc", t=round(now, 4), cores=cores.sample(), **fields)
                 next_at = max(next_at + interval, now)
-            # Poll the main process at least every 50 ms: its exit has no event to wake us.
-            inbox.wake.wait(min(0.05, max(0.0, next_at - time.monotonic())))
+            until = min(next_at, kill_at if kill_at is not None else next_at)
+            if stopped_by is None and timeout is not None:
+                until = min(until, started + timeout)
+            inbox.wake.wait(max(0.0, until - time.monotonic()))
             inbox.wake.clear()
         if stopped_by != "hangup":
             # The main process is gone: let its pipes deliver what they hold, then end the rest of the tree.
@@ -785,7 +795,7 @@ def run(
     except subprocess.TimeoutExpired:  # SIGKILLed yet alive: stuck in the kernel (uninterruptible I/O)
         err.record("error", message=f"workload pid {proc.pid} did not die after SIGKILL")
         return 2
-    for pump in pumps:
+    for pump in pumps[:2]:
         pump.join(0.5)  # the tree is dead; a pipe held by something we could not find is not waited for
     err.record("exit", returncode=returncode, t=round(time.monotonic(), 4), stopped_by=stopped_by)
     return 0

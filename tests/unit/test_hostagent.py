@@ -220,6 +220,26 @@ def test_watch_says_hello_then_streams_cores_and_ends_on_eof(agents: Any, python
     assert agent.records() == []  # nothing on stderr
 
 
+@pytest.mark.slow
+def test_watch_ends_when_its_reader_goes_away() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, str(AGENT), "watch", "--interval", "0.05"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        assert b'"agent":"hello"' in proc.stdout.readline()
+        proc.stdout.close()  # the connection is gone, stdin still open
+        assert proc.wait(5) == 0
+        assert proc.stderr.read() == b""  # no traceback
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_hello_machine_facts_are_the_engine_s_machine_facts(agents: Any) -> None:
     agent = agents("watch")
     hello = agent.wait_for(lambda: agent.out_records()[:1])[0]
@@ -349,9 +369,10 @@ def _reported_children(agent: Agent) -> set[int]:
 
 
 @pytest.mark.slow
-def test_eof_kills_the_workload_and_a_double_forked_escapee(agents: Any) -> None:
+@pytest.mark.parametrize("python", _interpreters())
+def test_eof_kills_the_workload_and_a_double_forked_escapee(agents: Any, python: str) -> None:
     fixture = str(HOSTILE / "detached_holder.py")
-    agent = agents("run", "--", sys.executable, fixture, "--mode", "double", "--hang")
+    agent = agents("run", "--", python, fixture, "--mode", "double", "--hang", python=python)
     (started,) = agent.wait_for(lambda: agent.records("started"))
     pids = {started["pid"]} | _reported_children(agent)
     assert len(pids) == 2 and not any(gone(p) for p in pids)
