@@ -346,7 +346,6 @@ class Tree:
         """Every member ever seen (the last kill rounds re-check them)."""
         self._info: dict[int, tuple[int, int, int, bytes]] = {}  # pid -> (ppid, pgrp, session, start)
         self._walk_pid: int | None = None
-        self._walk_at = -1e9
         self._full_at = -1e9
 
     def refresh(self, force: bool = False) -> None:
@@ -380,7 +379,7 @@ class Tree:
             else:
                 info.pop(pid, None)
         self._info = info
-        self._walk_pid, self._walk_at = last, now
+        self._walk_pid = last
         if full:
             self._full_at = now
         self._recompute()
@@ -461,13 +460,12 @@ class TreeSampler:
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
         self._prev_wall = time.monotonic()
-        self._prev_cpu = self._cpu_ticks_of_reaped()
-        self._cpu: dict[int, int] = {}
+        self._prev_cpu = self._cpu_s_of_reaped()
         self._thread_prev: dict[int, int] = {}
         self._thread_first: dict[int, int] = {}
 
     @staticmethod
-    def _cpu_ticks_of_reaped() -> float:
+    def _cpu_s_of_reaped() -> float:
         """CPU seconds of the agent's reaped children (orphans it adopted; the workload once reaped)."""
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         return usage.ru_utime + usage.ru_stime
@@ -506,7 +504,7 @@ class TreeSampler:
                 rss_pages += int(fields[_RSS])
                 threads.extend(self._threads(pid, fields))
         now = time.monotonic()
-        cpu = cpu_ticks / CLK_TCK + self._cpu_ticks_of_reaped()
+        cpu = cpu_ticks / CLK_TCK + self._cpu_s_of_reaped()
         d_wall = max(now - self._prev_wall, 1e-6)
         effective = max(0.0, cpu - self._prev_cpu) / d_wall
         self._prev_wall, self._prev_cpu = now, cpu

@@ -454,3 +454,38 @@ def test_env_and_cwd_reach_the_workload(agents: Any, tmp_path: Path) -> None:
     agent.close_stdin()
     assert agent.finish() == 0
     assert bytes(agent.out).decode().split() == [str(tmp_path), "hi=there"]
+
+
+# --- cost, as behaviour: the process table is walked only when a process may have been created --------
+
+
+def test_the_process_table_is_walked_only_when_a_pid_was_created(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gildash import hostagent
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    try:
+        last_pid = [1000]
+        walks: list[str] = []
+        real_listdir = os.listdir
+
+        def listdir(path: str) -> list[str]:
+            if path == hostagent.PROC:
+                walks.append(path)
+            return real_listdir(path)
+
+        monkeypatch.setattr(hostagent, "_last_pid", lambda: last_pid[0])
+        monkeypatch.setattr(hostagent.os, "listdir", listdir)
+        tree = hostagent.Tree(child.pid)
+        tree.refresh(force=True)
+        assert list(tree.members) == [child.pid] and len(walks) == 1
+        for _ in range(3):
+            tree.refresh()
+        assert len(walks) == 1  # nothing was created: the known tree is trusted
+        last_pid[0] += 1
+        tree.refresh()
+        assert len(walks) == 2
+        sample = hostagent.TreeSampler(tree).sample()
+        assert sample["processes"] == 1 and sample["rss"] > 0 and len(walks) == 2
+    finally:
+        child.kill()
+        child.wait()
