@@ -2,9 +2,9 @@
 
 `python3 hostagent.py watch` streams the host's per-core load; `python3 hostagent.py run -- ARGV...` runs
 one workload there, passes its stdout through unchanged and streams its process tree's CPU, threads and
-memory, its stderr and its exit as JSON records (docs/remote.md has the records). Every process the
-workload starts (its group, its session, descendants that escaped both) dies with the run or when the
-connection drops: nothing outlives the agent.
+memory, its stderr and its exit as JSON records (docs/protocol.md, "Host agent records"). Every process
+the workload starts (its group, its session, descendants that escaped both) dies with the run or when
+the connection drops: nothing outlives the agent.
 
 Runs on any Python 3.9+ on Linux, reads /proc directly (no psutil) and imports nothing from gildash (an
 import-linter contract says so): keep it 3.9 syntax and stdlib only. Cheap by design: a sample reads
@@ -346,7 +346,6 @@ class Tree:
         """Every member ever seen (the last kill rounds re-check them)."""
         self._info: dict[int, tuple[int, int, int, bytes]] = {}  # pid -> (ppid, pgrp, session, start)
         self._walk_pid: int | None = None
-        self._walk_at = -1e9
         self._full_at = -1e9
 
     def refresh(self, force: bool = False) -> None:
@@ -380,7 +379,7 @@ class Tree:
             else:
                 info.pop(pid, None)
         self._info = info
-        self._walk_pid, self._walk_at = last, now
+        self._walk_pid = last
         if full:
             self._full_at = now
         self._recompute()
@@ -392,6 +391,10 @@ class Tree:
             for pid, (ppid, pgrp, sid, _) in self._info.items()
             if pid != self.me and (pid == root or pgrp == root or sid == root or ppid == self.me)
         }
+        # Once ours, always ours while it lives (one that left the group, the session and its parent too).
+        ours.update(
+            pid for pid, start in self.members.items() if pid in self._info and self._info[pid][3] == start
+        )
         children: dict[int, list[int]] = {}
         for pid, (ppid, _, _, _) in self._info.items():
             children.setdefault(ppid, []).append(pid)
@@ -457,13 +460,12 @@ class TreeSampler:
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
         self._prev_wall = time.monotonic()
-        self._prev_cpu = self._cpu_ticks_of_reaped()
-        self._cpu: dict[int, int] = {}
+        self._prev_cpu = self._cpu_s_of_reaped()
         self._thread_prev: dict[int, int] = {}
         self._thread_first: dict[int, int] = {}
 
     @staticmethod
-    def _cpu_ticks_of_reaped() -> float:
+    def _cpu_s_of_reaped() -> float:
         """CPU seconds of the agent's reaped children (orphans it adopted; the workload once reaped)."""
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         return usage.ru_utime + usage.ru_stime
@@ -502,7 +504,7 @@ class TreeSampler:
                 rss_pages += int(fields[_RSS])
                 threads.extend(self._threads(pid, fields))
         now = time.monotonic()
-        cpu = cpu_ticks / CLK_TCK + self._cpu_ticks_of_reaped()
+        cpu = cpu_ticks / CLK_TCK + self._cpu_s_of_reaped()
         d_wall = max(now - self._prev_wall, 1e-6)
         effective = max(0.0, cpu - self._prev_cpu) / d_wall
         self._prev_wall, self._prev_cpu = now, cpu
@@ -707,6 +709,12 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())[:300]
 
 
+def _wake_on_exit(proc: subprocess.Popen[bytes], inbox: Inbox) -> None:
+    """Reap the workload's main process (Popen keeps its status) and wake the main loop."""
+    proc.wait()
+    inbox.wake.set()
+
+
 def _become_subreaper() -> None:
     """Orphaned descendants come to us rather than to init (Linux; silently nothing elsewhere)."""
     try:
@@ -742,6 +750,8 @@ def run(
         threading.Thread(target=_pump_stdout, args=(proc.stdout.fileno(), out), name="stdout", daemon=True),
         threading.Thread(target=_pump_stderr, args=(proc.stderr.fileno(), err), name="stderr", daemon=True),
     ]
+    # The main process's exit wakes the loop at once (no polling between samples).
+    pumps.append(threading.Thread(target=_wake_on_exit, args=(proc, inbox), name="wait", daemon=True))
     for pump in pumps:
         pump.start()
     sampler = TreeSampler(work.tree)
@@ -768,16 +778,22 @@ def run(
                 work.reap_adopted()
                 err.record("proc", t=round(now, 4), cores=cores.sample(), **fields)
                 next_at = max(next_at + interval, now)
-            # Poll the main process at least every 50 ms: its exit has no event to wake us.
-            inbox.wake.wait(min(0.05, max(0.0, next_at - time.monotonic())))
+            until = min(next_at, kill_at if kill_at is not None else next_at)
+            if stopped_by is None and timeout is not None:
+                until = min(until, started + timeout)
+            inbox.wake.wait(max(0.0, until - time.monotonic()))
             inbox.wake.clear()
         if stopped_by != "hangup":
             # The main process is gone: let its pipes deliver what they hold, then end the rest of the tree.
             pumps[0].join(DRAIN_S)
     finally:
         work.kill_all()
-    returncode = proc.wait()
-    for pump in pumps:
+    try:
+        returncode = proc.wait(KILL_GRACE_S)
+    except subprocess.TimeoutExpired:  # SIGKILLed yet alive: stuck in the kernel (uninterruptible I/O)
+        err.record("error", message=f"workload pid {proc.pid} did not die after SIGKILL")
+        return 2
+    for pump in pumps[:2]:
         pump.join(0.5)  # the tree is dead; a pipe held by something we could not find is not waited for
     err.record("exit", returncode=returncode, t=round(time.monotonic(), 4), stopped_by=stopped_by)
     return 0

@@ -1,6 +1,6 @@
 """`make bench`: the figures of issue 7 (observer cost, perturbation, ingestion, harness accuracy, start-up,
-scaling fidelity) and issue 12 (cost of the workloads' self-timing), printed and written to
-docs/benchmarks.md with the machine's facts.
+scaling fidelity), issue 12 (cost of the workloads' self-timing) and issue 15 (the host agent's own CPU),
+printed and written to docs/benchmarks.md with the machine's facts.
 
 Figures, never pass/fail: the exit status is 0 whether or not a target is met (1 only when the bench
 itself cannot run). Drives the real CLI and the real dashboard (in a private tmux server); every process
@@ -954,6 +954,92 @@ def bench_replay_load(bench: Bench) -> None:
     )  # fmt: skip
 
 
+# --- 9. the host agent ------------------------------------------------------------------------------
+
+AGENT = REPO / "gildash" / "hostagent.py"
+AGENT_WATCH_S = 10.0
+"""How long the agent's watch mode is measured."""
+AGENT_RUN_SIZE = 40_000_000
+"""sum_squares --size per worker for the agent's run-mode figure (a few seconds with 2 threads)."""
+
+
+def agent_cpu_s(pid: int) -> float:
+    """The agent's own user+system CPU seconds (its workload's excluded)."""
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def bench_agent_watch(bench: Bench, interval: float = 0.25) -> None:
+    """The host agent in watch mode at 4 Hz: its own CPU over AGENT_WATCH_S (what a remote host pays while
+    the dashboard shows its cores)."""
+    bench.quiet("9 host agent")
+    log(f"9a. host agent: watch at {1 / interval:g} Hz for {AGENT_WATCH_S:g} s, its own CPU")
+    argv = [sys.executable, str(AGENT), "watch", "--interval", str(interval)]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)  # settle: interpreter start-up and the hello's machine facts are not the steady cost
+        c0, t0 = agent_cpu_s(proc.pid), time.perf_counter()
+        time.sleep(AGENT_WATCH_S)
+        c1, t1 = agent_cpu_s(proc.pid), time.perf_counter()
+    finally:
+        out, _ = proc.communicate(timeout=10)  # closing stdin ends it
+    lines = sum(1 for line in out.splitlines() if b'"agent":"cores"' in line)
+    cost = 100.0 * (c1 - c0) / (t1 - t0)
+    bench.add(
+        Figure(
+            "9a",
+            f"host agent CPU in watch mode (% of one core, {1 / interval:g} Hz, {bench.cores} cores)",
+            cost,
+            "%",
+            "<= 1 %",
+            at_most(cost, 1.0),
+            f"{c1 - c0:.3f} CPU s over {t1 - t0:.1f} s; {lines} cores lines in all; "
+            f"Python {platform.python_version()}, run locally without ssh",
+        )
+    )
+
+
+def bench_agent_run(bench: Bench, interval: float = 0.25) -> None:
+    """The host agent running sum_squares with 2 threads: its own CPU while it streams the tree's samples."""
+    target = bench.ft or bench.gil
+    bench.quiet("9 host agent (run)")
+    log(f"9b. host agent: run sum_squares on {target.id}, 2 threads, sampling at {1 / interval:g} Hz")
+    argv, env = workload_argv(target, "sum_squares", 2, AGENT_RUN_SIZE)
+    env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
+    agent_argv = [sys.executable, str(AGENT), "run", "--interval", str(interval), *env_args, "--", *argv]
+    proc = subprocess.Popen(
+        agent_argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    assert proc.stderr is not None
+    kinds: list[str] = []
+    c0 = t0 = c1 = t1 = 0.0
+    try:
+        for raw in proc.stderr:
+            kind = json.loads(raw).get("agent")
+            kinds.append(kind)
+            if kind == "started":
+                c0, t0 = agent_cpu_s(proc.pid), time.perf_counter()
+            elif kind == "exit":
+                c1, t1 = agent_cpu_s(proc.pid), time.perf_counter()
+                break
+    finally:
+        proc.communicate(timeout=30)  # closing stdin ends it (and the workload, were it still running)
+    if "exit" not in kinds or t1 <= t0:
+        raise RuntimeError(f"the agent's run did not finish: records {kinds[-5:]}")
+    cost = 100.0 * (c1 - c0) / (t1 - t0)
+    bench.add(
+        Figure(
+            "9b",
+            f"host agent CPU while it runs a workload (% of one core, workload excluded; {target.id} x2)",
+            cost,
+            "%",
+            "<= 2 %",
+            at_most(cost, 2.0),
+            f"{c1 - c0:.3f} CPU s over a {t1 - t0:.1f} s run, {kinds.count('proc')} proc records",
+        )
+    )
+
+
 # --- machine facts and main --------------------------------------------------------------------------
 
 
@@ -986,7 +1072,7 @@ def machine_facts(bench: Bench, start_load: float) -> MachineFacts:
     )
 
 
-SECTIONS = ("1", "2", "3", "4", "5", "6", "7", "8")
+SECTIONS = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1030,6 +1116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("6", lambda: bench_scaling(bench, 5)),
             ("7", lambda: bench_timeline(bench, 9)),
             ("8", lambda: bench_replay_load(bench)),
+            ("9", lambda: bench_agent_watch(bench)),
+            ("9", lambda: bench_agent_run(bench)),
         ]
         for name, section in sections:
             if name not in only:

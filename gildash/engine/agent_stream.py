@@ -1,4 +1,4 @@
-"""Host agent records (gildash/hostagent.py, docs/remote.md) -> the engine's own frozen values.
+"""Host agent records -> the engine's own frozen values (gildash/hostagent.py; docs/protocol.md).
 
 Owns the local side of the agent's JSON lines: `AgentStream.parse()` turns one line into a hello (with the
 host's MachineFacts), a CoreSample, a ProcSample with the host's cores, the started pid, a stderr line,
@@ -10,8 +10,9 @@ its own (counted, with the last reason) and never raises. Never imports textual;
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from gildash.engine.machine import MachineFacts, machine_from_dict
@@ -19,6 +20,10 @@ from gildash.engine.model import CoreSample, ProcSample
 from gildash.engine.safejson import finite_floats_only
 from gildash.engine.typed import TypedError, build
 
+AGENT_SOURCE = Path(__file__).resolve().parent.parent / "hostagent.py"
+"""The agent's one file, copied to a host as it is (it ships inside the gildash package)."""
+STOP_LINE = b"stop\n"
+"""Written to the agent's stdin: stop the run (SIGTERM to its group, SIGKILL 2 s later)."""
 MAX_LINE_CHARS = 4 << 20
 """Longer lines are garbage (a 1024-CPU host's hello is well under 1 MB)."""
 MAX_CPUS = 16_384
@@ -103,6 +108,33 @@ class AgentFailed:
 
 
 AgentRecord = AgentHello | AgentStarted | AgentCores | AgentProc | AgentStderr | AgentExit | AgentFailed
+
+
+def watch_command(python: str, agent: str, interval_s: float = 0.25) -> tuple[str, ...]:
+    """The argv that starts the agent's watch mode on a host (join it with shlex.join for ssh)."""
+    return (python, agent, "watch", "--interval", repr(float(interval_s)))
+
+
+def run_command(
+    python: str,
+    agent: str,
+    argv: Sequence[str],
+    *,
+    interval_s: float = 0.25,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float | None = None,
+) -> tuple[str, ...]:
+    """The argv that makes the agent run `argv` on a host (the workload inherits the agent's environment
+    plus `env`); keep the agent's stdin open for the whole run: its EOF kills the run."""
+    out = [python, agent, "run", "--interval", repr(float(interval_s))]
+    if cwd is not None:
+        out += ["--cwd", cwd]
+    for key, value in (env or {}).items():
+        out += ["--env", f"{key}={value}"]
+    if timeout_s is not None:
+        out += ["--timeout", repr(float(timeout_s))]
+    return (*out, "--", *argv)
 
 
 # Wire shapes, checked field by field against their hints by engine.typed.build.

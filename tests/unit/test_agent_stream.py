@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gildash.engine.agent_stream import (
+    AGENT_SOURCE,
     AgentCores,
     AgentExit,
     AgentFailed,
@@ -23,11 +24,28 @@ from gildash.engine.agent_stream import (
     AgentStarted,
     AgentStderr,
     AgentStream,
+    run_command,
+    watch_command,
 )
 from gildash.engine.model import CoreSample, ProcSample
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT = REPO / "gildash" / "hostagent.py"
+
+
+def test_the_agent_source_is_the_packaged_file() -> None:
+    assert AGENT_SOURCE == AGENT and AGENT_SOURCE.is_file()
+
+
+def test_commands_spell_the_agent_s_options() -> None:
+    assert watch_command("python3", "/tmp/a.py") == ("python3", "/tmp/a.py", "watch", "--interval", "0.25")
+    argv = run_command(
+        "python3", "/tmp/a.py", ["py", "--threads", "2"], cwd="/tmp/w", env={"PYTHON_GIL": "0"}, timeout_s=5
+    )
+    assert argv == (
+        "python3", "/tmp/a.py", "run", "--interval", "0.25", "--cwd", "/tmp/w", "--env", "PYTHON_GIL=0",
+        "--timeout", "5.0", "--", "py", "--threads", "2",
+    )  # fmt: skip
 
 
 class FakeClock:
@@ -229,7 +247,7 @@ def test_any_record_shaped_object_never_raises(kind: str, fields: dict[str, Any]
 def test_real_agent_output_parses_without_a_reject(tmp_path: Path) -> None:
     work = tmp_path / "work.py"
     work.write_text("import sys, time\nprint('oops', file=sys.stderr)\ntime.sleep(0.4)\nsys.exit(4)\n")
-    argv = [sys.executable, str(AGENT), "run", "--interval", "0.1", "--", sys.executable, str(work)]
+    argv = run_command(sys.executable, str(AGENT), [sys.executable, str(work)], interval_s=0.1)
     # stdin stays open until the exit record: its EOF would mean "connection lost"
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdin is not None and proc.stderr is not None
@@ -250,7 +268,7 @@ def test_real_agent_output_parses_without_a_reject(tmp_path: Path) -> None:
     assert isinstance(hello, AgentHello) and hello.machine is not None
     assert hello.machine.logical_cores == os.cpu_count()
 
-    watch_argv = [sys.executable, str(AGENT), "watch", "--interval", "0.05"]
+    watch_argv = watch_command(sys.executable, str(AGENT), 0.05)
     watch = subprocess.Popen(watch_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     time.sleep(0.5)
     out, _ = watch.communicate(timeout=10)  # closes stdin: the agent ends

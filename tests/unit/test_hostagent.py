@@ -220,6 +220,26 @@ def test_watch_says_hello_then_streams_cores_and_ends_on_eof(agents: Any, python
     assert agent.records() == []  # nothing on stderr
 
 
+@pytest.mark.slow
+def test_watch_ends_when_its_reader_goes_away() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, str(AGENT), "watch", "--interval", "0.05"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        assert b'"agent":"hello"' in proc.stdout.readline()
+        proc.stdout.close()  # the connection is gone, stdin still open
+        assert proc.wait(5) == 0
+        assert proc.stderr.read() == b""  # no traceback
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_hello_machine_facts_are_the_engine_s_machine_facts(agents: Any) -> None:
     agent = agents("watch")
     hello = agent.wait_for(lambda: agent.out_records()[:1])[0]
@@ -349,9 +369,10 @@ def _reported_children(agent: Agent) -> set[int]:
 
 
 @pytest.mark.slow
-def test_eof_kills_the_workload_and_a_double_forked_escapee(agents: Any) -> None:
+@pytest.mark.parametrize("python", _interpreters())
+def test_eof_kills_the_workload_and_a_double_forked_escapee(agents: Any, python: str) -> None:
     fixture = str(HOSTILE / "detached_holder.py")
-    agent = agents("run", "--", sys.executable, fixture, "--mode", "double", "--hang")
+    agent = agents("run", "--", python, fixture, "--mode", "double", "--hang", python=python)
     (started,) = agent.wait_for(lambda: agent.records("started"))
     pids = {started["pid"]} | _reported_children(agent)
     assert len(pids) == 2 and not any(gone(p) for p in pids)
@@ -433,3 +454,38 @@ def test_env_and_cwd_reach_the_workload(agents: Any, tmp_path: Path) -> None:
     agent.close_stdin()
     assert agent.finish() == 0
     assert bytes(agent.out).decode().split() == [str(tmp_path), "hi=there"]
+
+
+# --- cost, as behaviour: the process table is walked only when a process may have been created --------
+
+
+def test_the_process_table_is_walked_only_when_a_pid_was_created(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gildash import hostagent
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    try:
+        last_pid = [1000]
+        walks: list[str] = []
+        real_listdir = os.listdir
+
+        def listdir(path: str) -> list[str]:
+            if path == hostagent.PROC:
+                walks.append(path)
+            return real_listdir(path)
+
+        monkeypatch.setattr(hostagent, "_last_pid", lambda: last_pid[0])
+        monkeypatch.setattr(hostagent.os, "listdir", listdir)
+        tree = hostagent.Tree(child.pid)
+        tree.refresh(force=True)
+        assert list(tree.members) == [child.pid] and len(walks) == 1
+        for _ in range(3):
+            tree.refresh()
+        assert len(walks) == 1  # nothing was created: the known tree is trusted
+        last_pid[0] += 1
+        tree.refresh()
+        assert len(walks) == 2
+        sample = hostagent.TreeSampler(tree).sample()
+        assert sample["processes"] == 1 and sample["rss"] > 0 and len(walks) == 2
+    finally:
+        child.kill()
+        child.wait()
