@@ -191,8 +191,10 @@ def test_kill_9_of_gildash_leaves_no_workload_on_the_host(
         if gildash.poll() is None:
             gildash.kill()
             gildash.wait()
-    deadline = time.monotonic() + 10  # the guard removes the private directory once ssh is gone
-    while _session_dirs() - before and time.monotonic() < deadline:
+    # The agent, the guard (it removes the private directory) and the ssh clients end once their stdin
+    # reaches EOF, a moment after the kill.
+    deadline = time.monotonic() + 10
+    while (_session_dirs() - before or _ssh_clients_of(loopback_ssh)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _session_dirs() - before == set()
     assert not _ssh_clients_of(loopback_ssh)

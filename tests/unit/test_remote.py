@@ -163,7 +163,7 @@ def test_a_host_run_points_at_the_hosts_copy_of_the_workload() -> None:
         target=Target(id="t", label="x", executable="/p", kind="python", env=(("PYTHON_GIL", "1"),)),
         workload="w",
     )
-    assert remote_env(gil) == ["--env", "PYTHONUNBUFFERED=1", "--env", "PYTHON_GIL=1"]
+    assert remote_env(gil) == {"PYTHONUNBUFFERED": "1", "PYTHON_GIL": "1"}
 
 
 def test_host_is_read_before_or_after_the_command() -> None:

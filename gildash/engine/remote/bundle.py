@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gildash.engine import paths
+from gildash.engine.agent_stream import AGENT_SOURCE
 from gildash.engine.remote.ssh import RemoteError, SshLink
 
 UPLOAD_TIMEOUT_S = 120.0
@@ -68,7 +69,7 @@ class Bundle:
 
 def agent_source() -> Path:
     """gildash/hostagent.py of this install; RemoteError when it is missing."""
-    path = Path(__file__).resolve().parent.parent.parent / "hostagent.py"
+    path = AGENT_SOURCE
     if not path.is_file():
         raise RemoteError("the host agent (gildash/hostagent.py) is missing from this install")
     return path

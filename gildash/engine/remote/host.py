@@ -11,6 +11,7 @@ import json
 import subprocess
 import threading
 
+from gildash.engine.agent_stream import watch_command
 from gildash.engine.machine import MachineFacts, machine_from_dict
 from gildash.engine.model import Target
 from gildash.engine.remote.bundle import Bundle, upload
@@ -21,16 +22,11 @@ HELLO_TIMEOUT_S = 20.0
 """The longest the agent may take to say hello (it reads /proc and /sys first)."""
 
 
-def agent_argv(bundle: Bundle, mode: str, *args: str) -> list[str]:
-    """The host command starting the bundled agent in mode (watch, run) with args."""
-    return ["python3", bundle.agent, mode, *args]
-
-
 def read_hello(link: SshLink, bundle: Bundle, timeout: float = HELLO_TIMEOUT_S) -> MachineFacts:
     """The host's machine facts, from the hello record of a short `agent watch`; RemoteError on failure."""
     try:
         proc = subprocess.Popen(
-            link.argv(agent_argv(bundle, "watch")),
+            link.argv(watch_command("python3", bundle.agent)),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from gildash.engine.agent_stream import (
+    STOP_LINE,
     AgentExit,
     AgentFailed,
     AgentHello,
@@ -25,6 +26,7 @@ from gildash.engine.agent_stream import (
     AgentStarted,
     AgentStderr,
     AgentStream,
+    run_command,
 )
 from gildash.engine.model import (
     CoreSampleTaken,
@@ -32,7 +34,7 @@ from gildash.engine.model import (
     RunSpec,
     SampleTaken,
 )
-from gildash.engine.remote.host import RemoteHost, agent_argv
+from gildash.engine.remote.host import RemoteHost
 from gildash.engine.runner import (
     _READ_CHUNK,
     KILL_GRACE_S,
@@ -55,13 +57,10 @@ DRAIN_S = 2.0
 """After the agent's exit record, how long its stdout may still deliver the workload's last lines."""
 
 
-def remote_env(spec: RunSpec) -> list[str]:
-    """The agent's --env flags: unbuffered output plus the target's own variables (e.g. PYTHON_GIL=1)."""
-    env = {"PYTHONUNBUFFERED": "1", **dict(spec.target.env)}
-    flags: list[str] = []
-    for key, value in env.items():
-        flags += ["--env", f"{key}={value}"]
-    return flags
+def remote_env(spec: RunSpec) -> dict[str, str]:
+    """What the agent adds to the workload's environment: unbuffered output and the target's own (e.g.
+    PYTHON_GIL=1)."""
+    return {"PYTHONUNBUFFERED": "1", **dict(spec.target.env)}
 
 
 class RemoteRun(Run):
@@ -112,15 +111,16 @@ class RemoteRun(Run):
         if self._stop_reason is not None:
             await self._started(0)
             return self._result("stopped", "stopped before it started", None)
-        interval = f"{max(0.05, self._sample_interval):g}"
-        command = [
-            "env",
-            "-u",
-            "PYTHON_GIL",  # a stray PYTHON_GIL in the host's login environment must not flip a run
-            *agent_argv(bundle, "run", "--interval", interval, "--cwd", bundle.root, *remote_env(spec)),
-            "--",
-            *self._argv,
-        ]
+        agent = run_command(
+            "python3",
+            bundle.agent,
+            self._argv,
+            interval_s=max(0.05, self._sample_interval),
+            cwd=bundle.root,
+            env=remote_env(spec),
+        )
+        # A stray PYTHON_GIL in the host's login environment must not flip a run (as build_env drops it).
+        command = ["env", "-u", "PYTHON_GIL", *agent]
         loop = asyncio.get_running_loop()
         self._agent_started = loop.create_future()
         self._agent_exit = loop.create_future()
@@ -193,7 +193,7 @@ class RemoteRun(Run):
         if writer is None:
             return
         with contextlib.suppress(OSError, RuntimeError):
-            writer.write(b"stop\n")
+            writer.write(STOP_LINE)
 
     async def _failure(self, ssh_done: asyncio.Future[int]) -> str:
         """Why the agent ended without an exit record, in one line."""

@@ -14,9 +14,9 @@ import subprocess
 import threading
 import time
 
-from gildash.engine.agent_stream import AgentCores, AgentStream
+from gildash.engine.agent_stream import AgentCores, AgentStream, watch_command
 from gildash.engine.model import CoreSample
-from gildash.engine.remote.host import RemoteHost, agent_argv
+from gildash.engine.remote.host import RemoteHost
 from gildash.engine.remote.ssh import RemoteError
 
 
@@ -35,7 +35,7 @@ class CoreWatch:
         self._closing = False
         try:
             self._proc = subprocess.Popen(
-                session.link.argv(agent_argv(bundle, "watch", "--interval", f"{interval:g}")),
+                session.link.argv(watch_command("python3", bundle.agent, interval)),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
