@@ -198,6 +198,9 @@ def test_kill_9_of_gildash_leaves_no_workload_on_the_host(
         time.sleep(0.2)
     assert _session_dirs() - before == set()
     assert not _ssh_clients_of(loopback_ssh)
+    # The killed gildash's local control directory goes with the next session.
+    assert _gildash(loopback_ssh, tmp_path, "targets", "--host", loopback_ssh.alias).returncode == 0
+    assert not list(TMP.glob(f"gildash-ssh-{gildash.pid}-*"))
 
 
 def test_ctrl_c_stops_the_host_run_and_exits_130(

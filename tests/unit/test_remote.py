@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 
 import pytest
@@ -188,3 +189,27 @@ def test_recordings_without_a_host_read_as_this_machine() -> None:
     old = {"id": "py3.11", "label": "x", "executable": "/p", "kind": "python"}
     assert target_from_json(old).host is None
     assert target_from_json({**old, "host": "box"}).host == "box"
+
+
+def test_only_the_control_dirs_of_gone_gildash_processes_are_removed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    from gildash.engine.remote.ssh import remove_stale_control_dirs
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (tmp_path / f"gildash-ssh-{gone.pid}-abc").mkdir()
+    (tmp_path / f"gildash-ssh-{os.getppid()}-abc").mkdir()  # a live process
+    (tmp_path / f"gildash-ssh-{os.getpid()}-abc").mkdir()  # ours
+    (tmp_path / "gildash-ssh-abc").mkdir()  # not a control directory's name
+    (tmp_path / f"other-{gone.pid}-abc").mkdir()
+    removed = remove_stale_control_dirs(str(tmp_path))
+    assert removed == [str(tmp_path / f"gildash-ssh-{gone.pid}-abc")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [
+            f"gildash-ssh-{os.getppid()}-abc",
+            f"gildash-ssh-{os.getpid()}-abc",
+            "gildash-ssh-abc",
+            f"other-{gone.pid}-abc",
+        ]
+    )

@@ -51,6 +51,39 @@ _GUARD = (
 )
 
 
+CONTROL_PREFIX = "gildash-ssh-"
+"""Local control directories are <tmp>/gildash-ssh-<pid>-<random>: a killed gildash's are found by pid."""
+_CONTROL_DIR = re.compile(r"^gildash-ssh-(\d+)-[A-Za-z0-9_]+$")
+
+
+def remove_stale_control_dirs(tmp: str | None = None) -> list[str]:
+    """Remove the control directories of gildash processes that are gone (killed before they could);
+    returns what was removed. Only our own user's directories, only when their pid no longer runs."""
+    base = tmp if tmp is not None else tempfile.gettempdir()
+    removed = []
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return []
+    for name in names:
+        match = _CONTROL_DIR.match(name)
+        if match is None or int(match.group(1)) == os.getpid():
+            continue
+        path = os.path.join(base, name)
+        try:
+            if os.lstat(path).st_uid != os.getuid() or not os.path.isdir(path) or os.path.islink(path):
+                continue
+            os.kill(int(match.group(1)), 0)
+            continue  # its gildash still runs
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
 class RemoteError(Exception):
     """Anything that went wrong reaching or using a host; str() is one line for the user."""
 
@@ -156,7 +189,8 @@ class SshLink:
         """Log in once (the master) and make the host's private directory; RemoteError on any failure."""
         if self._master is not None:
             return self
-        self._local_dir = tempfile.mkdtemp(prefix="gildash-ssh-")
+        remove_stale_control_dirs()
+        self._local_dir = tempfile.mkdtemp(prefix=f"{CONTROL_PREFIX}{os.getpid()}-")
         argv = [
             self._ssh,
             *self._options(),
