@@ -53,6 +53,8 @@ class Sources:
     """Physical cores this process may use (the speedup chart marks them); None when not reported."""
     machine: Callable[[], MachineFacts] | None = None
     """Reads the machine's facts before a sweep, for its warnings (None: sweeps warn of no machine facts)."""
+    host: str | None = None
+    """The ssh destination whose cores and targets these are (None: this machine), for the header."""
 
 
 RUN_SAMPLE_S = 0.25
@@ -151,6 +153,7 @@ def remote_sources(session: RemoteHost, watch: CoreWatch, *, record_dir: Path | 
         calibrate=None,
         physical_cores=facts.usable_physical_cores if facts is not None else None,
         machine=machine if facts is not None else None,
+        host=session.host,
     )
 
 

@@ -46,6 +46,7 @@ async def test_the_dashboard_shows_the_hosts_cores_and_a_runs_lanes(
             dash = app.dashboard
             await _wait(pilot, lambda: bool(dash.targets))
             assert all(t.host == session.host for t in dash.targets)
+            assert app.sources.host == session.host
             assert dash.query_one(CoresPanel).cores == session.cores
             ft = next(i for i, t in enumerate(dash.targets) if t.gil_mode == "free-threaded")
             await pilot.press(str(ft + 1))
