@@ -102,3 +102,12 @@ async def test_a_spec_that_cannot_run_is_an_error_not_a_connection(session: Remo
     assert isinstance(updates[0], RunStarted) and isinstance(updates[-1], RunFinished)
     assert updates[-1].result.status == "error"
     assert "unavailable" in updates[-1].result.message
+
+
+async def test_a_run_on_a_closed_session_is_one_error(ssh_env: LoopbackSsh, ft_python: str) -> None:
+    with RemoteHost(ssh_env.alias) as host:
+        target = _ft(host)
+    updates = await _drain(RemoteRun(RunSpec(target=target, workload="sum_squares"), host))
+    assert isinstance(updates[0], RunStarted) and isinstance(updates[-1], RunFinished)
+    assert updates[-1].result.status == "error"
+    assert updates[-1].result.message == f"the session on {ssh_env.alias} is not open"

@@ -35,6 +35,7 @@ from gildash.engine.model import (
     SampleTaken,
 )
 from gildash.engine.remote.host import RemoteHost
+from gildash.engine.remote.ssh import RemoteError
 from gildash.engine.runner import (
     _READ_CHUNK,
     KILL_GRACE_S,
@@ -83,7 +84,7 @@ class RemoteRun(Run):
             sample_interval=sample_interval,
             core_sample_interval=core_sample_interval,
             max_line=max_line,
-            noise_check=False,  # judged from the host's own core samples would need a second channel
+            noise_check=False,  # the idle check reads this machine's load, which says nothing of the host's
             stall_after_s=stall_after_s,
         )
         self._host = host
@@ -127,8 +128,13 @@ class RemoteRun(Run):
         self._t0 = time.monotonic()
         self._started_at = time.time()
         try:
+            ssh_argv = host.link.argv(command)
+        except RemoteError as exc:
+            await self._started(0)
+            return self._result("error", str(exc), None)
+        try:
             proc = await asyncio.create_subprocess_exec(
-                *host.link.argv(command),
+                *ssh_argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
