@@ -295,7 +295,8 @@ def remote_targets(session: RemoteHost, *, include_rust: bool) -> list[Target]:
 
 
 def pick_remote_target(session: RemoteHost, name: str | None) -> Target:
-    """The host's target with this id, else its first usable Python (ids only: paths are this machine's)."""
+    """The host's target with this id, else its first usable GIL Python, else its first usable Python
+    (ids only: paths are this machine's)."""
     targets = remote_targets(session, include_rust=name is not None and _names_rust(name))
     if name is not None:
         for t in targets:
@@ -308,7 +309,8 @@ def pick_remote_target(session: RemoteHost, name: str | None) -> Target:
     python = [t for t in targets if t.available and t.kind == "python"]
     if not python:
         raise UsageError(f"no usable Python interpreter found on {session.host}")
-    return python[0]
+    # As here, where the default is the interpreter running gildash: a plain CPython unless told otherwise.
+    return next((t for t in python if t.gil_mode == "gil"), python[0])
 
 
 def pick_remote_targets(session: RemoteHost, names: Sequence[str] | None) -> list[Target]:

@@ -264,3 +264,13 @@ def test_sweep_on_the_host(loopback_ssh: LoopbackSsh, tmp_path: Path, ft_python:
     assert len(results) == 2
     assert all(r["target"]["host"] == loopback_ssh.alias for r in results)
     assert all(r["machine"]["logical_cores"] == os.cpu_count() for r in results)
+
+
+def test_without_target_a_host_run_uses_its_first_gil_python(
+    loopback_ssh: LoopbackSsh, tmp_path: Path
+) -> None:
+    argv = ["run", "sum_squares", "--host", loopback_ssh.alias, "--threads", "1", "--size", "1000", "--json"]
+    proc = _gildash(loopback_ssh, tmp_path, *argv)
+    assert proc.returncode == 0, proc.stderr
+    target = json.loads(proc.stdout)["target"]
+    assert target["free_threaded"] is False and target["host"] == loopback_ssh.alias
