@@ -111,3 +111,17 @@ async def test_a_run_on_a_closed_session_is_one_error(ssh_env: LoopbackSsh, ft_p
     assert isinstance(updates[0], RunStarted) and isinstance(updates[-1], RunFinished)
     assert updates[-1].result.status == "error"
     assert updates[-1].result.message == f"the session on {ssh_env.alias} is not open"
+
+
+async def test_after_the_connection_is_lost_nothing_opens_a_second_one(
+    ssh_env: LoopbackSsh, ft_python: str
+) -> None:
+    with RemoteHost(ssh_env.alias) as host:
+        target = _ft(host)
+        master = host.link._master
+        assert master is not None
+        os.killpg(master.pid, signal.SIGKILL)
+        master.wait()
+        updates = await _drain(RemoteRun(RunSpec(target=target, workload="sum_squares"), host))
+    assert updates[-1].result.status == "error"
+    assert updates[-1].result.message == f"lost the connection to {ssh_env.alias}"

@@ -317,6 +317,9 @@ class SshLink:
         """The local argv that runs `command` (words, quoted here for the remote shell) over the master."""
         if self._local_dir is None:
             raise RemoteError(f"the connection to {self.host} is closed")
+        if not self.alive:
+            # ssh would quietly open a second connection without its master: say the first one is lost.
+            raise RemoteError(f"lost the connection to {self.host}")
         remote = " ".join(shlex.quote(word) for word in command)
         return [self._ssh, *self._options(), "-o", "ControlMaster=no", "-T", self.host, "--", remote]
 
