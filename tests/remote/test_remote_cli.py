@@ -121,7 +121,9 @@ def test_run_on_the_host_is_ok_and_records_the_hosts_facts(
 
 
 @pytest.mark.parametrize("which", ["refused_alias", "unknown_alias", "no_python_alias"])
-@pytest.mark.parametrize("command", [["targets"], ["run", "sum_squares"], ["sweep", "sum_squares"]])
+@pytest.mark.parametrize(
+    "command", [[], ["targets"], ["machine"], ["run", "sum_squares"], ["sweep", "sum_squares"]]
+)
 def test_a_host_that_cannot_be_reached_is_one_line_and_exit_2(
     loopback_ssh: LoopbackSsh, tmp_path: Path, which: str, command: list[str]
 ) -> None:
@@ -274,3 +276,9 @@ def test_without_target_a_host_run_uses_its_first_gil_python(
     assert proc.returncode == 0, proc.stderr
     target = json.loads(proc.stdout)["target"]
     assert target["free_threaded"] is False and target["host"] == loopback_ssh.alias
+
+
+def test_machine_on_the_host(loopback_ssh: LoopbackSsh, tmp_path: Path) -> None:
+    proc = _gildash(loopback_ssh, tmp_path, "machine", "--host", loopback_ssh.alias, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["logical_cores"] == os.cpu_count()
