@@ -1,6 +1,6 @@
 """`make bench`: the figures of issue 7 (observer cost, perturbation, ingestion, harness accuracy, start-up,
-scaling fidelity), issue 12 (cost of the workloads' self-timing) and issue 15 (the host agent's own CPU),
-printed and written to docs/benchmarks.md with the machine's facts.
+scaling fidelity), issue 12 (cost of the workloads' self-timing) and issue 15 (the host agent's own CPU;
+--host over a loopback sshd), printed and written to docs/benchmarks.md with the machine's facts.
 
 Figures, never pass/fail: the exit status is 0 whether or not a target is met (1 only when the bench
 itself cannot run). Drives the real CLI and the real dashboard (in a private tmux server); every process
@@ -1040,6 +1040,81 @@ def bench_agent_run(bench: Bench, interval: float = 0.25) -> None:
     )
 
 
+HOST_PAIRS = 6
+"""Local/--host run pairs of section 10 (interleaved, so both see the same background load)."""
+HOST_SIZE = 10_000_000
+"""sum_squares --size per worker for section 10 (about a second with 2 free-threaded threads)."""
+
+
+def bench_host(bench: Bench) -> None:
+    """The same run here and through `--host` on a loopback sshd (the host is this machine): the remote
+    path must cost the workload nothing (effective cores, wall) beyond the session's own start-up."""
+    import loopback_sshd
+
+    target = bench.ft
+    if target is None:
+        raise RuntimeError("no free-threaded CPython: nothing to compare across --host")
+    bench.quiet("10 --host")
+    log(f"10. --host over a loopback sshd: sum_squares on {target.id} x2, {HOST_PAIRS} local/host pairs")
+    base = bench.tmp / "sshd"
+    base.mkdir()
+    ssh = loopback_sshd.start(base)
+    try:
+        env = dict(os.environ, GILDASH_SSH_CONFIG=str(ssh.ssh_config), XDG_DATA_HOME=str(bench.tmp / "data"))
+        argv = [bench.gildash, "run", "sum_squares", "--target", target.id, "--threads", "2"]
+        argv += [
+            "--size",
+            str(HOST_SIZE),
+            "--json",
+            "--no-noise-check",
+            "--record",
+            str(bench.tmp / "host.jsonl"),
+        ]
+        local: list[dict[str, Any]] = []
+        remote: list[dict[str, Any]] = []
+        for _ in range(HOST_PAIRS):
+            for where, out in (((), local), (("--host", ssh.alias), remote)):
+                started = time.perf_counter()
+                done = subprocess.run([*argv, *where], capture_output=True, text=True, timeout=300, env=env)
+                data = json.loads(done.stdout)
+                if data.get("status") != "ok":
+                    raise RuntimeError(
+                        f"run {' '.join(where) or 'here'} was {data.get('status')}: {data.get('message')}"
+                    )
+                data["command_s"] = time.perf_counter() - started
+                out.append(data)
+    finally:
+        loopback_sshd.stop(ssh.pid)
+    host_cores = median(r["effective_cores"] for r in remote)
+    local_wall, host_wall = median(r["wall_s"] for r in local), median(r["wall_s"] for r in remote)
+    wall_ratio = host_wall / local_wall
+    overhead = median(r["command_s"] for r in remote) - median(r["command_s"] for r in local)
+    bench.add(
+        Figure(
+            "10a",
+            f"effective cores of a --host run (loopback sshd, {target.id} x2, median of {HOST_PAIRS})",
+            host_cores,
+            "",
+            ">= 1.6",
+            at_least(host_cores, 1.6),
+            f"here: {median(r['effective_cores'] for r in local):.2f}; host runs "
+            + ", ".join(f"{r['effective_cores']:.2f}" for r in remote),
+        )
+    )
+    bench.add(
+        Figure(
+            "10b",
+            "wall of a --host run / the same run here (medians)",
+            wall_ratio,
+            "x",
+            "within 10 %",
+            within(wall_ratio, 1.0, 0.10),
+            f"here {local_wall:.3f} s, host {host_wall:.3f} s; the whole command costs {overhead:+.2f} s "
+            "more with --host (log-in, copy, discovery, agent)",
+        )
+    )
+
+
 # --- machine facts and main --------------------------------------------------------------------------
 
 
@@ -1072,7 +1147,7 @@ def machine_facts(bench: Bench, start_load: float) -> MachineFacts:
     )
 
 
-SECTIONS = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
+SECTIONS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1118,6 +1193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("8", lambda: bench_replay_load(bench)),
             ("9", lambda: bench_agent_watch(bench)),
             ("9", lambda: bench_agent_run(bench)),
+            ("10", lambda: bench_host(bench)),
         ]
         for name, section in sections:
             if name not in only:
