@@ -265,7 +265,9 @@ def runner_size_run(spec: RunSpec) -> SizeRun:
         from gildash.engine.runner import execute  # the runner imports psutil; keep this module light
 
         result = await execute(
-            replace(spec, threads=1, size=size), core_sample_interval=None, noise_check=False
+            replace(spec, threads=1, size=size, calibration=True),
+            core_sample_interval=None,
+            noise_check=False,
         )
         return result.wall_s if result.ok else None
 

@@ -115,6 +115,7 @@ def runs_to_rows(runs: Sequence[RunResult], sweep: SweepResult | None = None) ->
                 "scaling": r.scaling,
                 "status": r.status,
                 "warmup": warmup,
+                "calibration": r.calibration,
                 "gil_reenabled_by": r.gil_reenabled_by,
                 "gil_enabled_start": r.gil_enabled_start,
                 "gil_enabled_end": r.gil_enabled_end,

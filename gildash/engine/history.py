@@ -166,8 +166,9 @@ class SessionHistory:
         }
 
     def chart_runs(self) -> list[RunResult]:
-        """Every measured run of the session for charts: single runs and sweep runs (warm-ups excluded)."""
-        out = list(self._runs)
+        """Every measured run of the session for charts: single runs and sweep runs (warm-ups and replayed
+        calibration trials excluded)."""
+        out = [r for r in self._runs if not r.calibration]
         for s in self._sweeps:
             warmups = set(s.warmup_run_ids)
             out.extend(r for r in s.runs if r.run_id not in warmups)
@@ -190,6 +191,8 @@ class SessionHistory:
             if kind != "run":
                 continue
             r = self._runs[index]
+            if r.calibration:
+                continue  # a trial size (a replayed sweep's calibration): no point of any curve
             key = (r.workload, r.size, r.executor)
             groups.setdefault(key, []).append(r)
             last[key] = position

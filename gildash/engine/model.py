@@ -118,6 +118,8 @@ class RunSpec:
     """Id of the sweep this run belongs to (None: a single run); recorded so exports can regroup it."""
     warmup: bool = False
     """An unmeasured warm-up run of a sweep."""
+    calibration: bool = False
+    """A size-finding run before a sweep (engine.calibrate): one thread at a trial size, not a point."""
     switch_interval_s: float | None = None
     """sys.setswitchinterval() for the bundled Python workloads (--switch-interval); None: the default."""
 
@@ -417,6 +419,8 @@ class RunResult:
     """Id of the sweep the run belongs to (its spec's); None for a single run."""
     warmup: bool = False
     """The run was a sweep's unmeasured warm-up."""
+    calibration: bool = False
+    """The run found a sweep's size (its spec's): a trial, never a measured point."""
     parallel_overlap: float | None = None
     """Share 0..1 of the timeline's wall span with 2+ workers on the CPU (None: under 2 workers timed)."""
     median_slice_ms: float | None = None

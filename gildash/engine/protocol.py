@@ -626,6 +626,7 @@ class EventTally:
             requested_threads=spec.threads if threads != spec.threads else None,
             sweep_id=spec.sweep_id,
             warmup=spec.warmup,
+            calibration=spec.calibration,
             parallel_overlap=parallel_overlap(timeline),
             median_slice_ms=median_slice_ms(timeline),
             handoffs_per_s=handoffs_per_s(timeline),

@@ -552,20 +552,23 @@ class RecordedItems:
 class RecordedRun:
     """One run as read back from a recording; its updates are read from the file when iterated."""
 
-    run_id: str
-    """Run id."""
-    spec: RunSpec
-    """What ran (rebuilt from the result when the run_start record is missing)."""
-    argv: tuple[str, ...]
-    """Exact argv executed."""
-    pid: int
-    """Process id it had (0 when unknown or never spawned)."""
-    noisy: bool
-    """Pre-run load check result."""
+    started: RunStarted
+    """Its start as replayed: spec rebuilt from the result, no argv and pid 0 when the run_start record is
+    missing."""
     started_at: float
     """Unix time the run started (0 when unknown)."""
     source: _RunSource = field(repr=False, compare=False)
     """Where its records lie in the file."""
+
+    @property
+    def run_id(self) -> str:
+        """Run id."""
+        return self.started.run_id
+
+    @property
+    def spec(self) -> RunSpec:
+        """What ran."""
+        return self.started.spec
 
     @property
     def items(self) -> RecordedItems:
@@ -762,11 +765,13 @@ class _Indexer:
                 )
             runs.append(
                 RecordedRun(
-                    run_id=source.run_id,
-                    spec=spec,
-                    argv=start.argv if start else (),
-                    pid=start.pid if start else 0,
-                    noisy=start.noisy if start else False,
+                    RunStarted(
+                        source.run_id,
+                        spec,
+                        start.pid if start else 0,
+                        start.argv if start else (),
+                        start.noisy if start else False,
+                    ),
                     started_at=start.started_at if start else 0.0,
                     source=source,
                 )
@@ -873,7 +878,7 @@ class ReplayRun:
     async def updates(self) -> AsyncIterator[RunUpdate]:
         """RunStarted, the recorded updates in order, then RunFinished (always)."""
         rec = self.recorded
-        yield RunStarted(rec.run_id, rec.spec, rec.pid, rec.argv, rec.noisy)
+        yield rec.started
         last_t = 0.0
         items = iter(rec.items)
         while not self._stopped:

@@ -172,8 +172,11 @@ class RunSession:
         machine: Callable[[], MachineFacts] | None = None,
     ) -> None:
         self._start_run = start_run
+        """Makes the live run of a spec (the engine's Run, or a fake in tests)."""
         self._listener = listener
+        """The front end told of pokes, sweep steps and notices, on the driving event loop."""
         self._record_dir = record_dir
+        """Where runs are recorded (None: not recorded)."""
         self._calibrate = calibrate
         """Finds each sweep target's size before the first run (None: sweeps run at the plan's sizes)."""
         self._machine = machine
@@ -351,7 +354,7 @@ class RunSession:
         """A SizeRun of spec whose runs are this session's own (shown, recorded, stopped like the rest)."""
 
         async def run(size: int) -> float | None:
-            made = self._start_run(replace(spec, size=size, threads=1))
+            made = self._start_run(replace(spec, size=size, threads=1, calibration=True))
             self._run_notes[made.run_id] = self.calibrating or "calibrating"
             result = await self._drive(made)
             return result.wall_s if result is not None and result.ok else None

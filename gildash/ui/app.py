@@ -97,7 +97,7 @@ class GildashApp(App[int]):
         self._quitting = True
         if self.dashboard.running:
             self.notify("stopping the run…", timeout=2)
-        await self.dashboard.stop_and_wait()
+        await self.dashboard.runs.stop_and_wait()
         self.exit(0)
 
     def _open(self, make: Callable[[], Screen[Any]], kind: type[Screen[Any]], what: str) -> None:
@@ -116,8 +116,8 @@ class GildashApp(App[int]):
         from gildash.ui.screens.charts import ChartsScreen
 
         dash = self.dashboard
-        live = dash.session.sweep_partial if dash.running else None
-        cores, physical = dash.cores, self.sources.physical_cores
+        live = dash.runs.session.sweep_partial if dash.running else None
+        cores, physical = dash.run_display.cores, self.sources.physical_cores
         self._open(
             lambda: ChartsScreen(self.history, dash.targets, live=live, cores=cores, physical_cores=physical),
             ChartsScreen,

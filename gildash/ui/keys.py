@@ -19,13 +19,17 @@ DASHBOARD_KEYS: list[BindingType] = [
     Binding("s", "sweep", "Sweep", id="run.sweep"),
     Binding("S", "sweep(True)", "Sweep to 2× cores", id="run.sweep_wide", show=False),
     Binding("g", "toggle_gil", "GIL twin", id="target.gil_twin"),
-    Binding("w", "cycle_workload", "Workload", id="config.workload"),
-    Binding("plus,equals_sign", "threads(1)", "Workers +", id="config.threads_up", key_display="+"),
-    Binding("minus", "threads(-1)", "Workers −", id="config.threads_down", key_display="-", show=False),
-    Binding("z", "cycle_size", "Size", id="config.size", show=False),
-    Binding("p", "toggle_executor", "Threads/processes", id="config.executor", show=False),
-    Binding("v", "cycle_variant", "Contention variant", id="config.variant", show=False),
-    Binding("i", "switch_interval", "Switch interval", id="config.switch_interval", show=False),
+    Binding("w", "setting('workload')", "Workload", id="config.workload"),
+    Binding(
+        "plus,equals_sign", "setting('threads_up')", "Workers +", id="config.threads_up", key_display="+"
+    ),
+    Binding(
+        "minus", "setting('threads_down')", "Workers −", id="config.threads_down", key_display="-", show=False
+    ),
+    Binding("z", "setting('size')", "Size", id="config.size", show=False),
+    Binding("p", "setting('executor')", "Threads/processes", id="config.executor", show=False),
+    Binding("v", "setting('variant')", "Contention variant", id="config.variant", show=False),
+    Binding("i", "setting('switch_interval')", "Switch interval", id="config.switch_interval", show=False),
     Binding("t", "zoom", "Timeline zoom", id="view.zoom", show=False),
     Binding("f", "stage", "Stage layout", id="view.stage"),
     Binding("j", "raw_log", "Raw JSON log", id="view.raw_log", show=False),

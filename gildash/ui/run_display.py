@@ -7,17 +7,19 @@ selection and hands the display only what it cannot know (sweep position, size n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from textual.dom import DOMNode
 
 from gildash.engine.catalog import headline_value
-from gildash.engine.digest import LineKind, RunDigest
-from gildash.engine.model import RunResult, RunStarted, Target
-from gildash.engine.settings import Selection
+from gildash.engine.compare import compare
+from gildash.engine.digest import LineKind, RunDigest, RunDigester
+from gildash.engine.model import RunResult, RunStarted
 from gildash.engine.timeline import TimelineBuilder, median_slice_ms, parallel_overlap
 from gildash.ui.drivers.replay import Stopwatch
+from gildash.ui.selection_control import SelectionControl
+from gildash.ui.widgets.compare import CompareStrip
 from gildash.ui.widgets.cores import CoresPanel
 from gildash.ui.widgets.gauge import Gauge, GaugeState, fmt_rate
 from gildash.ui.widgets.log_view import LogView
@@ -29,6 +31,7 @@ from gildash.ui.widgets.run_panel import (
     status_line,
     workload_label,
 )
+from gildash.ui.widgets.targets import badge
 from gildash.ui.widgets.thread_lanes import ThreadLanes
 from gildash.ui.widgets.timeline import ZOOMS_S, TimelineFigures, TimelineRows, TimelineState, fmt_span
 
@@ -48,10 +51,28 @@ class RunContext:
 class RunDisplay:
     """Applies digests to the run's widgets; the screen asks it for the view to draw."""
 
-    def __init__(self, root: DOMNode, clock: Callable[[], float], *, replay: bool) -> None:
+    def __init__(
+        self,
+        root: DOMNode,
+        clock: Callable[[], float],
+        *,
+        cores: int,
+        replay: bool,
+        chart_runs: Callable[[], Sequence[RunResult]],
+        choice: SelectionControl,
+    ) -> None:
         self._root = root
+        """The screen whose widgets this draws."""
+        self._choice = choice
+        """The selection, drawn as the panel's next row (never as the run on show)."""
         self._clock = clock
+        """Monotonic seconds for the elapsed time (frozen in snapshot tests)."""
         self._replay = replay
+        """Runs on show are replayed: cores come from the recording, no next row, targets follow the run."""
+        self._chart_runs = chart_runs
+        """The session's runs the compare strip measures a finished run against."""
+        self.cores = cores
+        """Logical CPUs of the machine on show (a replay's recording may come from another one)."""
         self.view = RunView()
         """The run on show."""
         self.last_result: RunResult | None = None
@@ -74,14 +95,29 @@ class RunDisplay:
         self._titles: dict[str, str] = {}
         """Border titles as last set."""
 
-    def apply(self, digest: RunDigest, context: Callable[[RunStarted], RunContext], cores: int) -> int:
-        """Apply one digest; `context` describes a run that starts in it. Returns the machine's cores."""
+    def show_pending(self, digester: RunDigester, context: Callable[[RunStarted], RunContext]) -> None:
+        """Show what the digester accumulated since the last look, in one frame; `context` describes a run
+        that starts in it. A replayed run selects its target; a run that re-enabled the GIL marks it."""
+        if not digester.pending:
+            return
+        with self._root.app.batch_update():
+            for digest in digester.take():
+                self.apply(digest, context)
+                if digest.started is not None and self._replay:
+                    self._choice.select_id(digest.started.spec.target.id)
+                if digest.finished is not None and digest.finished.result.gil_reenabled:
+                    self._choice.mark_reenabled(digest.finished.result.target.id)
+            self.redraw()
+
+    def apply(self, digest: RunDigest, context: Callable[[RunStarted], RunContext]) -> None:
+        """Apply one digest; `context` describes a run that starts in it."""
         q = self._root.query_one
         gauge = q(Gauge)
+        cores = self.cores
         if digest.started is not None:
             self._started(digest.started, context(digest.started))
         if digest.cpu_count is not None and digest.cpu_count != cores:
-            cores = digest.cpu_count
+            self.cores = cores = digest.cpu_count
             gauge.show(replace(gauge.state, cores=cores))
         if digest.start_event is not None:
             self.timed = digest.start_event.timeline is not None
@@ -112,9 +148,9 @@ class RunDisplay:
             q("#log", LogView).queue_lines(list(digest.milestones), digest.milestones_skipped)
         if digest.finished is not None:
             self._finished(digest.finished.result)
-        return cores
 
     def _started(self, update: RunStarted, context: RunContext) -> None:
+        self._root.set_class(False, "-failed")
         self.stopwatch.start(self._clock())
         self.timeline = TimelineBuilder()
         self.timed = None
@@ -134,6 +170,8 @@ class RunDisplay:
 
     def _finished(self, result: RunResult) -> None:
         self.last_result = result
+        self._root.set_class(result.status != "ok", "-failed")
+        self._root.query_one(CompareStrip).show(compare(self._chart_runs(), result))
         self.stopwatch.stop()
         self.view = replace(
             self.view,
@@ -167,6 +205,18 @@ class RunDisplay:
         """The run's worker ended (a run that never reported its end is stopped or idle now)."""
         if self.view.phase in ("running", "stopping"):
             self.view = replace(self.view, phase="stopped" if stopped else "idle")
+        self.redraw()
+
+    def frame(
+        self, digester: RunDigester, context: Callable[[RunStarted], RunContext], *, running: bool
+    ) -> None:
+        """One painted frame: the elapsed time first, then what the run reported since the last frame, so a
+        frame with updates draws the panels once, not twice."""
+        elapsed_moved = running and self.tick()
+        if digester.pending:
+            self.show_pending(digester, context)
+        elif elapsed_moved:
+            self.redraw()
 
     def sweep_over(self, note: str) -> None:
         """The sweep ended: say how, until the next run starts."""
@@ -180,13 +230,15 @@ class RunDisplay:
         self.view = replace(self.view, elapsed=elapsed)
         return True
 
-    def draw(self, selection: Selection, *, with_next: bool) -> Target | None:
-        """Repaint the run panel (the run on show, and the selection when with_next) and the meter's
-        title; returns the target whose figures the gauge shows (the run's, else the selected one)."""
+    def redraw(self) -> None:
+        """Repaint the run panel (the run on show, and outside replay the selection), the meter's title,
+        the timeline, and the colour classes of the target whose figures the gauge shows (the run's, else
+        the selected one)."""
         spec = self.view.spec
         next_run: NextRun | None = None
+        selection, reenabled = self._choice.selection, self._choice.reenabled
         target = selection.target
-        if with_next:
+        if not self._replay:
             s, p = selection.settings, selection.settings.preset
             size = f"{p.name} ({p.note})" if p.note else p.name
             workload = workload_label(s.workload, s.workload_args)
@@ -213,7 +265,13 @@ class RunDisplay:
             else ""
         )
         self._title("#timeline-box", f"On-CPU timeline · last {fmt_span(self.zoom_s)} {when}".rstrip())
-        return spec.target if spec is not None else target
+        shown = spec.target if spec is not None else target
+        kind = badge(shown, shown.id in reenabled)[1] if shown is not None else ""
+        root = self._root
+        root.set_class(bool(self.timeline), "-timeline")
+        root.set_class(kind in ("gil", "forced", "reenabled"), "-gil")
+        root.set_class(kind == "ft", "-ft")
+        root.set_class(kind == "native", "-native")
 
     def _title(self, selector: str, title: str) -> None:
         # A border title set again repaints the border: set it only when its words change.

@@ -117,13 +117,13 @@ async def assert_keys_answered(pilot: Pilot[int], dash: DashboardScreen) -> floa
     which a flood postpones; that wait is not what the user feels).
     """
     stamps: list[float] = []
-    original = dash.action_threads
+    original = dash.action_setting
 
-    def timed(step: int) -> None:
+    def timed(name: str) -> None:
         stamps.append(time.monotonic())
-        original(step)
+        original(name)
 
-    dash.action_threads = timed  # type: ignore[method-assign]
+    dash.action_setting = timed  # type: ignore[method-assign]
     slowest = 0.0
     try:
         for key, step in (("plus", 1), ("minus", -1)):
@@ -136,7 +136,7 @@ async def assert_keys_answered(pilot: Pilot[int], dash: DashboardScreen) -> floa
             assert (next_run := dash.query_one(RunPanel).state.next) is not None
             assert next_run.threads == before + step
     finally:
-        del dash.action_threads
+        del dash.action_setting
     assert slowest <= KEY_BUDGET_S, slowest
     return slowest
 

@@ -80,6 +80,7 @@ def make_result(
         threads=spec.threads,
         size=spec.size,
         executor=spec.executor,
+        calibration=spec.calibration,  # as the engine's result carries its spec's marks
         scaling="weak",
         status=status,
         wall_s=wall,

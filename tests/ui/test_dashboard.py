@@ -23,10 +23,11 @@ from textual.widgets import Static
 from gildash.engine.model import RunSpec
 from gildash.engine.record_tap import RunTap
 from gildash.engine.recording import Recorder
+from gildash.engine.session import headline_targets
 from gildash.ui.app import GildashApp, make_app
 from gildash.ui.commands import all_key_actions
 from gildash.ui.screens.confirm import ConfirmScreen
-from gildash.ui.screens.dashboard import DashboardScreen, headline_targets
+from gildash.ui.screens.dashboard import DashboardScreen
 from gildash.ui.screens.help import HelpScreen
 from gildash.ui.widgets.cores import HISTORY, CoresPanel
 from gildash.ui.widgets.gauge import Gauge
@@ -55,7 +56,7 @@ async def test_discovery_lists_targets_with_badges(app: GildashApp) -> None:
         assert "[free-threaded]" in rows[1]
         assert "[GIL forced on]" in rows[2]  # whole at 80 columns too (it was cut there)
         assert "unavailable: not found on PATH" in rows[4]
-        assert dash.selected_target == PY311  # the interpreter running gildash is preselected
+        assert dash.selection.target == PY311  # the interpreter running gildash is preselected
         assert dash.has_class("-gil")
 
 
@@ -63,20 +64,20 @@ async def test_select_toggle_gil_twin_and_config_keys(app: GildashApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         dash = await discovered(pilot, app)
         await pilot.press("2")
-        assert dash.selected_target == PY313T
+        assert dash.selection.target == PY313T
         assert dash.has_class("-ft") and not dash.has_class("-gil")
         await pilot.press("g")
-        assert dash.selected_target == PY313T_GIL
+        assert dash.selection.target == PY313T_GIL
         assert dash.has_class("-gil")
         await pilot.press("g")
-        assert dash.selected_target == PY313T
+        assert dash.selection.target == PY313T
         await pilot.press("w", "plus", "plus", "minus", "z", "p")
         spec = dash.selection.spec()
         assert spec is not None
         assert (spec.workload, spec.threads, spec.executor) == ("primes", 3, "process")
         assert spec.size == 2_400_000  # medium -> large
         await pilot.press("9")  # no 9th target: a warning, no crash
-        assert dash.selected_target == PY313T
+        assert dash.selection.target == PY313T
 
 
 async def test_gil_run_shows_one_core_and_half_lanes(app: GildashApp, engine: FakeEngine) -> None:
@@ -330,12 +331,31 @@ async def test_replay_plays_recorded_runs(tmp_path: Path) -> None:
             "recorded",
         )
         await pilot.press("n")
-        await wait_for(pilot, lambda: dash.selected_target == PY313T and not dash.running)
+        await wait_for(pilot, lambda: dash.selection.target == PY313T and not dash.running)
         await pilot.pause()
         assert dash.query_one(Gauge).text == "1.9 of 2 cores"
         assert dash.query_one(ThreadLanes).latest() == [1.0, 1.0]
         assert len(app.history.runs) == 2
         await pilot.press("right_square_bracket", "space", "s")  # speed, pause, sweep refused: no crash
+
+
+async def test_a_replayed_calibration_run_says_it_was_one(tmp_path: Path) -> None:
+    from gildash.engine.recording import read_recording
+    from gildash.ui.sources import replay_sources
+
+    path = tmp_path / "sweep.jsonl"
+    with Recorder(path) as recorder:
+        spec = RunSpec(PY311, "sum_squares", 1, 3_000_000, calibration=True)
+        tap = RunTap(recorder, "trial-0")
+        for update in scripted_updates(spec, "trial-0"):
+            tap(update)
+    app = make_app(replay_sources(read_recording(path)), replay=path, speed=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = await discovered(pilot, app)
+        await pilot.press("r")
+        await finished(pilot, app)
+        assert "calibration run: finds the sweep's size" in dash.query_one(RunPanel).plain_text
+        assert app.history.chart_runs() == []  # a trial is no figure of the session
 
 
 async def test_live_runs_are_recorded(tmp_path: Path, engine: FakeEngine) -> None:

@@ -75,7 +75,7 @@ async def test_changing_the_selection_after_a_run_keeps_the_run_on_show(app: Gil
         await wait_for(pilot, lambda: app.dashboard.last_result is not None and not app.dashboard.running)
         await pilot.press("g")
         await pilot.pause()
-        assert app.dashboard.selected_target == PY313T_GIL
+        assert app.dashboard.selection.target == PY313T_GIL
         assert run_line(app).startswith("run   py3.13t ·")  # not py3.13t+gil
         assert "py3.13t+gil" in next_line(app)
         assert "1.95 cores" in app.dashboard.query_one(RunPanel).status_text
@@ -93,7 +93,7 @@ async def test_demo_sweep_labels_each_run_by_its_own_target(
         await wait_for(pilot, lambda: any(r.spec.target == RUST for r in engine.runs), timeout=20)
         await wait_for(pilot, lambda: run_line(app).startswith("run   rust"), timeout=5)
         assert "py3.13t+gil" not in run_line(app)
-        await app.dashboard.stop_and_wait()
+        await app.dashboard.runs.stop_and_wait()
 
 
 # --- 2. processes are named as processes -------------------------------------------------------------
@@ -221,7 +221,7 @@ async def test_replay_elapsed_stands_still_while_paused(tmp_path: Path) -> None:
         now[0] += 2.0
         await pilot.pause(0.6)
         assert app.dashboard.run_display.view.elapsed == pytest.approx(3.0)
-        await app.dashboard.stop_and_wait()
+        await app.dashboard.runs.stop_and_wait()
 
 
 # --- 5. charts: one sweep at a time, every warning, dashboard words ------------------------------------

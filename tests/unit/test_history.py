@@ -94,6 +94,15 @@ def test_chart_sweeps_group_by_workload_size_and_executor() -> None:
     assert two.speedup == pytest.approx(2.0)
 
 
+def test_replayed_calibration_trials_join_no_chart_and_no_comparison() -> None:
+    h = SessionHistory()
+    h.add_run(make_run("py3.11", 1, 2.0))
+    h.add_run(make_run("py3.11", 1, 0.1, calibration=True))  # a trial at the same size, 20x faster
+    (pooled,) = h.chart_sweeps()
+    assert pooled.points[0].walls == (2.0,)
+    assert [r.wall_s for r in h.chart_runs()] == [2.0]
+
+
 def test_history_entry_is_a_plain_frozen_record() -> None:
     e = HistoryEntry("run", 0, "x", 0.0, "y")
     assert e == HistoryEntry("run", 0, "x", 0.0, "y")

@@ -241,6 +241,9 @@ async def test_calibration_runs_are_the_sessions_own_runs_and_say_what_they_are(
     assert all(session.sweep_position(r.run_id) is None for r in calibration_runs)
     assert session.sweep_position(engine.runs[2].run_id) == (1, 4)
     assert session.run_note(engine.runs[2].run_id) == ""
+    # and marked as trials in their spec, so a recording, a replay and an export still say what they were
+    assert all(r.spec.calibration for r in calibration_runs)
+    assert not any(r.spec.calibration for r in engine.runs[2:])
 
 
 async def test_a_failed_calibration_sweeps_at_the_preset_and_warns() -> None:

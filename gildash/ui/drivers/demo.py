@@ -29,7 +29,7 @@ def demo_steps(targets: list[Target]) -> list[Target]:
 
 async def demo_loop(screen: DashboardScreen) -> None:
     """Run demo rounds until cancelled."""
-    await screen.discovered.wait()
+    await screen.choice.discovered.wait()
     pause_s = DEMO_PAUSE_S
     while True:
         steps = demo_steps(screen.targets)
@@ -37,13 +37,13 @@ async def demo_loop(screen: DashboardScreen) -> None:
             screen.notify("demo: no runnable targets", severity="error")
             return
         for target in steps:
-            await screen.wait_idle()
-            screen.select_target_id(target.id)
+            await screen.runs.wait_idle()
+            screen.choice.select_id(target.id)
             screen.action_run()
-            await screen.wait_idle()
+            await screen.runs.wait_idle()
             await asyncio.sleep(pause_s)
-        await screen.wait_idle()
-        screen.select_target_id(steps[0].id)
+        await screen.runs.wait_idle()
+        screen.choice.select_id(steps[0].id)
         screen.action_sweep()
-        await screen.wait_idle()
+        await screen.runs.wait_idle()
         await asyncio.sleep(pause_s)

@@ -49,15 +49,8 @@ class HistoryScreen(Screen[None]):
         Binding("escape,h", "back", "Back", id="history.back"),
     ]
 
-    def __init__(
-        self,
-        history: SessionHistory,
-        *,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
+    def __init__(self, history: SessionHistory) -> None:
+        super().__init__()
         self._history = history
         self._entries: dict[str, HistoryEntry] = {}
         self._marked: list[str] = []
@@ -77,10 +70,11 @@ class HistoryScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#history-table", DataTable).add_columns(*HISTORY_COLUMNS)
+        table = self.query_one("#history-table", DataTable)
+        table.add_columns(*HISTORY_COLUMNS)
+        table.focus()
         self._composed = True
         self.update_runs()
-        self.query_one("#history-table", DataTable).focus()
 
     def on_sweep_ended(self, message: SweepEnded) -> None:
         self.update_runs()

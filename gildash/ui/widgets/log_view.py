@@ -54,12 +54,15 @@ class LogView(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"log--out", "log--err", "log--bad", "log--note"}
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "scroll_up", "Log: one line back", id="log.up", show=False),
-        Binding("down", "scroll_down", "Log: one line on", id="log.down", show=False),
-        Binding("pageup", "page_up", "Log: a page back", id="log.page_up", show=False),
-        Binding("pagedown", "page_down", "Log: a page on", id="log.page_down", show=False),
-        Binding("home", "scroll_home", "Log: oldest line", id="log.home", show=False),
-        Binding("end", "follow", "Log: follow the newest line", id="log.follow", show=False),
+        Binding(key, action, f"Log: {what}", id=f"log.{name}", show=False)
+        for key, action, name, what in (
+            ("up", "scroll_up", "up", "one line back"),
+            ("down", "scroll_down", "down", "one line on"),
+            ("pageup", "page_up", "page_up", "a page back"),
+            ("pagedown", "page_down", "page_down", "a page on"),
+            ("home", "scroll_home", "home", "oldest line"),
+            ("end", "follow", "follow", "follow the newest line"),
+        )
     ]
 
     DEFAULT_CSS = """

@@ -320,15 +320,22 @@ class ScalingChart(PlotextPlot):
                 drawn.append("physical cores")
             else:
                 self._legend.append(("│", f"{_cores_label(cores)} (off the chart)", CORES_COLOR))
+        title = f"Speedup vs {self.worker_noun} ({self._scaling_note()}) · s = Amdahl serial fraction"
+        self._against_ideal(drawn, counts, title, top * 1.05, "speedup ×")
+        return None
+
+    def _against_ideal(
+        self, drawn: Sequence[str], counts: Sequence[int], title: str, top: float, ylabel: str
+    ) -> None:
+        """The common end of the views drawn against an ideal line (speedup, efficiency)."""
         self._series = tuple(drawn)
         self._legend.append(("•", "ideal", IDEAL_COLOR))
         if any(name.endswith(" fit") for name in drawn):
             self._legend.append(("⠒", "Amdahl fit", IDEAL_COLOR))
-        self.plt.title(f"Speedup vs {self.worker_noun} ({self._scaling_note()}) · s = Amdahl serial fraction")
-        self.plt.ylim(0, top * 1.05)
-        self.plt.ylabel("speedup ×")
+        self.plt.title(title)
+        self.plt.ylim(0, top)
+        self.plt.ylabel(ylabel)
         self._x_axis(counts)
-        return None
 
     def _plot_wall(self, points: Sequence[SweepPoint]) -> str | None:
         counts = self._thread_counts(points)
@@ -375,12 +382,8 @@ class ScalingChart(PlotextPlot):
             drawn.append(target_id)
         if len(drawn) == 1:
             return "no 1-thread point yet — efficiency needs each target's 1-thread time"
-        self._series = tuple(drawn)
-        self._legend.append(("•", "ideal", IDEAL_COLOR))
-        self.plt.title(f"Efficiency = speedup ÷ {self.worker_noun} ({self._scaling_note()}) · 1.0 is perfect")
-        self.plt.ylim(0, top * 1.1)
-        self.plt.ylabel("efficiency")
-        self._x_axis(counts)
+        title = f"Efficiency = speedup ÷ {self.worker_noun} ({self._scaling_note()}) · 1.0 is perfect"
+        self._against_ideal(drawn, counts, title, top * 1.1, "efficiency")
         return None
 
     def _grouped_bars(
