@@ -7,12 +7,11 @@ Never imports textual.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import threading
 
-from gildash.engine.agent_stream import watch_command
-from gildash.engine.machine import MachineFacts, machine_from_dict
+from gildash.engine.agent_stream import AgentHello, AgentStream, watch_command
+from gildash.engine.machine import MachineFacts
 from gildash.engine.model import Target
 from gildash.engine.remote.bundle import Bundle, upload
 from gildash.engine.remote.discovery import discover_remote
@@ -50,20 +49,15 @@ def read_hello(link: SshLink, bundle: Bundle, timeout: float = HELLO_TIMEOUT_S) 
     except subprocess.TimeoutExpired:
         proc.kill()
         _out, err = proc.communicate()
-    line = first[0] if first else b""
-    try:
-        hello = json.loads(line)
-    except ValueError:
-        hello = None
-    if not isinstance(hello, dict) or hello.get("agent") != "hello":
+    hello = AgentStream().parse(first[0]) if first and first[0] else None
+    if not isinstance(hello, AgentHello):
         if proc.returncode == 255:
             raise link.failure(err.decode("utf-8", "replace"), 255)
         detail = " ".join(err.decode("utf-8", "replace").split())[-160:] or f"exit code {proc.returncode}"
         raise RemoteError(f"{link.host}: the host agent did not start ({detail})")
-    facts = machine_from_dict(hello.get("machine"))
-    if facts is None:
+    if hello.machine is None:
         raise RemoteError(f"{link.host}: the host agent's hello has no machine facts")
-    return facts
+    return hello.machine
 
 
 class RemoteHost:

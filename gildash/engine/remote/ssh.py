@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from typing import IO
 
 SSH_CONFIG_ENV = "GILDASH_SSH_CONFIG"
 """An ssh_config file gildash passes to ssh as `-F FILE` (tests; separate configs); unset: ~/.ssh/config."""
@@ -225,8 +226,8 @@ class SshLink:
             raise
         return self
 
-    def _collect_stderr(self, stream: object) -> None:
-        for raw in iter(stream.readline, b""):  # type: ignore[attr-defined]
+    def _collect_stderr(self, stream: IO[bytes]) -> None:
+        for raw in iter(stream.readline, b""):
             with self._lock:
                 if len(self._master_err) < 50:
                     self._master_err.append(raw.decode("utf-8", "replace"))
