@@ -53,11 +53,13 @@ def _session_dirs() -> set[str]:
 
 
 def _workloads_of(dirs: set[str]) -> list[psutil.Process]:
-    """Processes on the host running a script out of one of these session directories."""
+    """Processes on the host running a workload script out of one of these session directories (not the
+    agent: its watch reads the host's facts while the session opens, before any run)."""
+    scripts = tuple(str(TMP / d / "workloads") + "/" for d in dirs)
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info["cmdline"] or []
-        if any(any(arg.startswith(str(TMP / d) + "/") for d in dirs) for arg in cmdline[1:3]):
+        if scripts and any(arg.startswith(scripts) for arg in cmdline[1:3]):
             found.append(proc)
     return found
 
@@ -232,6 +234,7 @@ def test_ctrl_c_stops_the_host_run_and_exits_130(
             gildash.kill()
             gildash.wait()
     assert gildash.returncode == 130, err
+    assert out, err
     assert json.loads(out)["status"] == "stopped"
     assert not [p for p in workloads if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert _session_dirs() - before == set()

@@ -167,6 +167,8 @@ class RemoteRun(Run):
         started, exit_rec = self._agent_started, self._agent_exit
         # The workload's stdout waits in its pipe until RunStarted is out: RunStarted always comes first.
         await asyncio.wait({started, ssh_done}, timeout=STARTED_TIMEOUT_S, return_when="FIRST_COMPLETED")
+        if ssh_done.done() and not started.done():
+            await asyncio.wait({records}, timeout=DRAIN_S)  # ssh ended first: read what the agent said
         if not started.done():
             await self._started(0)
             return self._result("error", await self._failure(ssh_done), None)
@@ -184,6 +186,9 @@ class RemoteRun(Run):
                 await asyncio.wait({exit_rec, ssh_done}, timeout=EXIT_GRACE_S, return_when="FIRST_COMPLETED")
         finally:
             stop_task.cancel()
+        if ssh_done.done() and not exit_rec.done():
+            # ssh may end a moment before its last stderr lines (the exit record) are read.
+            await asyncio.wait({records}, timeout=DRAIN_S)
         if exit_rec.done():
             # The agent exits right after its exit record; its stdout ends with it.
             await asyncio.wait({stdout}, timeout=DRAIN_S)
