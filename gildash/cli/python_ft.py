@@ -47,6 +47,7 @@ def split_host(words: Sequence[str]) -> tuple[str | None, list[str]]:
 def cmd_python_ft(args: argparse.Namespace) -> int:
     """Run the provisioner (here, or on --host) with the given arguments; its exit code is ours."""
     host, rest = split_host(list(args.args))
+    host = host or common.host_of(args)  # `gildash --host H python-ft` too
     if host is not None:
         with common.remote_host(host) as session:
             return _provision_on(session, rest)

@@ -213,3 +213,11 @@ def test_only_the_control_dirs_of_gone_gildash_processes_are_removed(tmp_path) -
             f"other-{gone.pid}-abc",
         ]
     )
+
+
+def test_host_before_a_command_that_runs_here_only_is_one_error(capsys) -> None:  # type: ignore[no-untyped-def]
+    from gildash.cli import main
+
+    assert main(["--host", "box", "replay", "nothing.jsonl"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["gildash: error: --host does not apply to replay (it runs on this machine)"]
