@@ -29,7 +29,7 @@ rust-test:
 	@if command -v cargo >/dev/null 2>&1; then cargo test --offline --quiet --manifest-path rust_cpu_bench/Cargo.toml; \
 	else echo "[rust] cargo not found: Rust unit tests skipped"; fi
 
-## tmux drives the end-to-end tests; installed from the distribution when missing and we may.
+## tmux (end-to-end tests) and openssh-server (the remote tests' loopback sshd), installed when missing and we may.
 system-deps:
 	@bash scripts/system_deps.sh
 
@@ -45,7 +45,7 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 pytest: venv
-	GILDASH_REQUIRE_FT=1 $(VENV)/bin/pytest -q -p no:cacheprovider
+	GILDASH_REQUIRE_FT=1 GILDASH_REQUIRE_SSHD=1 $(VENV)/bin/pytest -q -p no:cacheprovider
 
 test: venv system-deps python-ft rust lint typecheck rust-test pytest
 

@@ -1,6 +1,6 @@
 """`make bench`: the figures of issue 7 (observer cost, perturbation, ingestion, harness accuracy, start-up,
-scaling fidelity) and issue 12 (cost of the workloads' self-timing), printed and written to
-docs/benchmarks.md with the machine's facts.
+scaling fidelity), issue 12 (cost of the workloads' self-timing) and issue 15 (the host agent's own CPU;
+--host over a loopback sshd), printed and written to docs/benchmarks.md with the machine's facts.
 
 Figures, never pass/fail: the exit status is 0 whether or not a target is met (1 only when the bench
 itself cannot run). Drives the real CLI and the real dashboard (in a private tmux server); every process
@@ -954,6 +954,167 @@ def bench_replay_load(bench: Bench) -> None:
     )  # fmt: skip
 
 
+# --- 9. the host agent ------------------------------------------------------------------------------
+
+AGENT = REPO / "gildash" / "hostagent.py"
+AGENT_WATCH_S = 10.0
+"""How long the agent's watch mode is measured."""
+AGENT_RUN_SIZE = 40_000_000
+"""sum_squares --size per worker for the agent's run-mode figure (a few seconds with 2 threads)."""
+
+
+def agent_cpu_s(pid: int) -> float:
+    """The agent's own user+system CPU seconds (its workload's excluded)."""
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def bench_agent_watch(bench: Bench, interval: float = 0.25) -> None:
+    """The host agent in watch mode at 4 Hz: its own CPU over AGENT_WATCH_S (what a remote host pays while
+    the dashboard shows its cores)."""
+    bench.quiet("9 host agent")
+    log(f"9a. host agent: watch at {1 / interval:g} Hz for {AGENT_WATCH_S:g} s, its own CPU")
+    argv = [sys.executable, str(AGENT), "watch", "--interval", str(interval)]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)  # settle: interpreter start-up and the hello's machine facts are not the steady cost
+        c0, t0 = agent_cpu_s(proc.pid), time.perf_counter()
+        time.sleep(AGENT_WATCH_S)
+        c1, t1 = agent_cpu_s(proc.pid), time.perf_counter()
+    finally:
+        out, _ = proc.communicate(timeout=10)  # closing stdin ends it
+    lines = sum(1 for line in out.splitlines() if b'"agent":"cores"' in line)
+    cost = 100.0 * (c1 - c0) / (t1 - t0)
+    bench.add(
+        Figure(
+            "9a",
+            f"host agent CPU in watch mode (% of one core, {1 / interval:g} Hz, {bench.cores} cores)",
+            cost,
+            "%",
+            "<= 1 %",
+            at_most(cost, 1.0),
+            f"{c1 - c0:.3f} CPU s over {t1 - t0:.1f} s; {lines} cores lines in all; "
+            f"Python {platform.python_version()}, run locally without ssh",
+        )
+    )
+
+
+def bench_agent_run(bench: Bench, interval: float = 0.25) -> None:
+    """The host agent running sum_squares with 2 threads: its own CPU while it streams the tree's samples."""
+    target = bench.ft or bench.gil
+    bench.quiet("9 host agent (run)")
+    log(f"9b. host agent: run sum_squares on {target.id}, 2 threads, sampling at {1 / interval:g} Hz")
+    argv, env = workload_argv(target, "sum_squares", 2, AGENT_RUN_SIZE)
+    env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
+    agent_argv = [sys.executable, str(AGENT), "run", "--interval", str(interval), *env_args, "--", *argv]
+    proc = subprocess.Popen(
+        agent_argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    assert proc.stderr is not None
+    kinds: list[str] = []
+    c0 = t0 = c1 = t1 = 0.0
+    try:
+        for raw in proc.stderr:
+            kind = json.loads(raw).get("agent")
+            kinds.append(kind)
+            if kind == "started":
+                c0, t0 = agent_cpu_s(proc.pid), time.perf_counter()
+            elif kind == "exit":
+                c1, t1 = agent_cpu_s(proc.pid), time.perf_counter()
+                break
+    finally:
+        proc.communicate(timeout=30)  # closing stdin ends it (and the workload, were it still running)
+    if "exit" not in kinds or t1 <= t0:
+        raise RuntimeError(f"the agent's run did not finish: records {kinds[-5:]}")
+    cost = 100.0 * (c1 - c0) / (t1 - t0)
+    bench.add(
+        Figure(
+            "9b",
+            f"host agent CPU while it runs a workload (% of one core, workload excluded; {target.id} x2)",
+            cost,
+            "%",
+            "<= 2 %",
+            at_most(cost, 2.0),
+            f"{c1 - c0:.3f} CPU s over a {t1 - t0:.1f} s run, {kinds.count('proc')} proc records",
+        )
+    )
+
+
+HOST_PAIRS = 6
+"""Local/--host run pairs of section 10 (interleaved, so both see the same background load)."""
+HOST_SIZE = 10_000_000
+"""sum_squares --size per worker for section 10 (about a second with 2 free-threaded threads)."""
+
+
+def bench_host(bench: Bench) -> None:
+    """The same run here and through `--host` on a loopback sshd (the host is this machine): the remote
+    path must cost the workload nothing (effective cores, wall) beyond the session's own start-up."""
+    import loopback_sshd
+
+    target = bench.ft
+    if target is None:
+        raise RuntimeError("no free-threaded CPython: nothing to compare across --host")
+    bench.quiet("10 --host")
+    log(f"10. --host over a loopback sshd: sum_squares on {target.id} x2, {HOST_PAIRS} local/host pairs")
+    base = bench.tmp / "sshd"
+    base.mkdir()
+    ssh = loopback_sshd.start(base)
+    try:
+        env = dict(os.environ, GILDASH_SSH_CONFIG=str(ssh.ssh_config), XDG_DATA_HOME=str(bench.tmp / "data"))
+        argv = [bench.gildash, "run", "sum_squares", "--target", target.id, "--threads", "2"]
+        argv += [
+            "--size",
+            str(HOST_SIZE),
+            "--json",
+            "--no-noise-check",
+            "--record",
+            str(bench.tmp / "host.jsonl"),
+        ]
+        local: list[dict[str, Any]] = []
+        remote: list[dict[str, Any]] = []
+        for _ in range(HOST_PAIRS):
+            for where, out in (((), local), (("--host", ssh.alias), remote)):
+                started = time.perf_counter()
+                done = subprocess.run([*argv, *where], capture_output=True, text=True, timeout=300, env=env)
+                data = json.loads(done.stdout)
+                if data.get("status") != "ok":
+                    raise RuntimeError(
+                        f"run {' '.join(where) or 'here'} was {data.get('status')}: {data.get('message')}"
+                    )
+                data["command_s"] = time.perf_counter() - started
+                out.append(data)
+    finally:
+        loopback_sshd.stop(ssh.pid)
+    host_cores = median(r["effective_cores"] for r in remote)
+    local_wall, host_wall = median(r["wall_s"] for r in local), median(r["wall_s"] for r in remote)
+    wall_ratio = host_wall / local_wall
+    overhead = median(r["command_s"] for r in remote) - median(r["command_s"] for r in local)
+    bench.add(
+        Figure(
+            "10a",
+            f"effective cores of a --host run (loopback sshd, {target.id} x2, median of {HOST_PAIRS})",
+            host_cores,
+            "",
+            ">= 1.6",
+            at_least(host_cores, 1.6),
+            f"here: {median(r['effective_cores'] for r in local):.2f}; host runs "
+            + ", ".join(f"{r['effective_cores']:.2f}" for r in remote),
+        )
+    )
+    bench.add(
+        Figure(
+            "10b",
+            "wall of a --host run / the same run here (medians)",
+            wall_ratio,
+            "x",
+            "within 10 %",
+            within(wall_ratio, 1.0, 0.10),
+            f"here {local_wall:.3f} s, host {host_wall:.3f} s; the whole command costs {overhead:+.2f} s "
+            "more with --host (log-in, copy, discovery, agent)",
+        )
+    )
+
+
 # --- machine facts and main --------------------------------------------------------------------------
 
 
@@ -986,7 +1147,7 @@ def machine_facts(bench: Bench, start_load: float) -> MachineFacts:
     )
 
 
-SECTIONS = ("1", "2", "3", "4", "5", "6", "7", "8")
+SECTIONS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1030,6 +1191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("6", lambda: bench_scaling(bench, 5)),
             ("7", lambda: bench_timeline(bench, 9)),
             ("8", lambda: bench_replay_load(bench)),
+            ("9", lambda: bench_agent_watch(bench)),
+            ("9", lambda: bench_agent_run(bench)),
+            ("10", lambda: bench_host(bench)),
         ]
         for name, section in sections:
             if name not in only:

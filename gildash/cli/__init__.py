@@ -23,6 +23,8 @@ __all__ = ["build_parser", "main"]
 
 COMMANDS = (targets, machine, run, replay, demo, python_ft, sweep, export)
 """Command modules in `gildash --help` order; each has register(subparsers)."""
+HOST_COMMANDS = (None, "targets", "machine", "run", "sweep", "python-ft")
+"""What `--host` applies to (None: the dashboard); given before any other command it is an error."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", metavar="PATH", type=Path, default=None, help="targets config file (TOML)"
     )
+    common.add_host(parser, top=True)
     parser.set_defaults(func=common.command(cmd_dashboard))
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser, dest="command")
     for module in COMMANDS:
         module.register(sub)
     return parser
@@ -71,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise UsageError("only run and sweep take workload flags after --")
             if hasattr(args, "workload_args"):
                 args.workload_args = passthrough
+            command = getattr(args, "command", None)
+            if common.host_of(args) is not None and command not in HOST_COMMANDS:
+                raise UsageError(f"--host does not apply to {command} (it runs on this machine)")
         code: int = args.func(args)
         return code
     except UsageError as exc:  # raised outside a handler (none today): still one line

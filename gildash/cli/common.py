@@ -1,5 +1,5 @@
 """What every gildash command shares: exit codes, the one error printer, UsageError and the wrapper that
-maps it, recording paths, the live progress line, config loading and target resolution.
+maps it, recording paths, the live progress line, config loading, target resolution and --host sessions.
 
 Commands raise UsageError for user mistakes; `command()` (and main, as the last line) turns it into one
 line `gildash: error: ...` and exit 2. Imports stay light (engine modules inside the functions) so
@@ -9,10 +9,11 @@ line `gildash: error: ...` and exit 2. Imports stay light (engine modules inside
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from gildash.engine.config import Config
     from gildash.engine.model import Target
     from gildash.engine.recording import Recorder
+    from gildash.engine.remote.host import RemoteHost
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -240,3 +242,88 @@ def add_run_options(p: argparse.ArgumentParser, switch_help: str) -> None:
     p.add_argument(
         "--switch-interval", type=argtypes.switch_interval, default=None, metavar="SECONDS", help=switch_help
     )
+
+
+def add_host(p: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """--host [user@]HOST: run on that machine over ssh instead of this one. The top-level parser's holds
+    the default (None); a command's own only overrides it when given, so `gildash --host H run` works."""
+    p.add_argument(
+        "--host",
+        metavar="[USER@]HOST",
+        default=None if top else argparse.SUPPRESS,
+        help="run on this host over ssh (an ssh_config alias works; see docs/remote.md)",
+    )
+
+
+def host_of(args: argparse.Namespace) -> str | None:
+    """The --host the command was given (None: this machine)."""
+    host = getattr(args, "host", None)
+    return host if isinstance(host, str) else None
+
+
+@contextlib.contextmanager
+def remote_host(host: str) -> Iterator[RemoteHost]:
+    """An open session on host for the with-block, closed after it; any remote failure is a UsageError
+    (one line, exit 2) and leaves nothing running on the host."""
+    from gildash.engine.remote.host import RemoteHost
+    from gildash.engine.remote.ssh import RemoteError
+
+    progress = ProgressLine(sys.stderr)  # on a terminal only: a failure stays one line
+    progress.show(f"connecting to {host} …")
+    try:
+        session = RemoteHost(host).open()
+    except RemoteError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        progress.clear()
+    try:
+        yield session
+    except RemoteError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        session.close()
+
+
+def remote_targets(session: RemoteHost, *, include_rust: bool) -> list[Target]:
+    """The host's targets; a failure is a UsageError."""
+    from gildash.engine.remote.ssh import RemoteError
+
+    try:
+        return session.targets(include_rust=include_rust)
+    except RemoteError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def pick_remote_target(session: RemoteHost, name: str | None) -> Target:
+    """The host's target with this id, else its first usable GIL Python, else its first usable Python
+    (ids only: paths are this machine's)."""
+    targets = remote_targets(session, include_rust=name is not None and _names_rust(name))
+    if name is not None:
+        for t in targets:
+            if t.id == name:
+                if not t.available:
+                    raise UsageError(f"target {t.id} on {session.host} is unavailable: {t.reason}")
+                return t
+        known = ", ".join(t.id for t in targets if t.available) or "none"
+        raise UsageError(f"unknown target {name!r} on {session.host} (known there: {known})")
+    python = [t for t in targets if t.available and t.kind == "python"]
+    if not python:
+        raise UsageError(f"no usable Python interpreter found on {session.host}")
+    # As here, where the default is the interpreter running gildash: a plain CPython unless told otherwise.
+    return next((t for t in python if t.gil_mode == "gil"), python[0])
+
+
+def pick_remote_targets(session: RemoteHost, names: Sequence[str] | None) -> list[Target]:
+    """The host's named targets in order without repeats, else every available one."""
+    found = remote_targets(session, include_rust=names is None or any(_names_rust(n) for n in names))
+    if names is None:
+        chosen = [t for t in found if t.available]
+        if not chosen:
+            raise UsageError(f"no available targets found on {session.host}")
+        return chosen
+    picked: list[Target] = []
+    for name in names:
+        target = pick_remote_target(session, name)
+        if target.id not in {t.id for t in picked}:
+            picked.append(target)
+    return picked

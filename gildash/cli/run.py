@@ -1,5 +1,6 @@
-"""`gildash run`: one workload (or custom --cmd) run headless under a target, always recorded, reported as
-text or one JSON object. Ctrl-C stops the run, reaps its processes, keeps the recording and exits 130.
+"""`gildash run`: one workload (or custom --cmd) run headless under a target, here or on --host, always
+recorded, reported as text or one JSON object. Ctrl-C stops the run, reaps its processes, keeps the
+recording and exits 130.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from gildash.cli import argtypes, common
 
 if TYPE_CHECKING:
     from gildash.engine.model import RunResult, Target
+    from gildash.engine.remote.host import RemoteHost
     from gildash.engine.runner import Run
 
 PROGRESS_EVERY_S = 0.1
@@ -52,6 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(workload_args=[])
     p.epilog = "After --, flags go to the workload unchanged, e.g. -- --pattern object --variant shared."
     p.add_argument("--no-noise-check", action="store_true", help="skip the 0.3 s idle-machine check")
+    common.add_host(p)
     common.add_config(p)
     p.set_defaults(func=common.command(cmd_run))
 
@@ -87,13 +90,32 @@ def _custom(args: argparse.Namespace) -> tuple[tuple[str, ...], Target]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """One headless run: a human report or one JSON object; 0 ok, 1 failed, 130 interrupted."""
+    """One headless run: a human report or one JSON object; 0 ok, 1 failed, 2 usage or remote failure,
+    130 interrupted."""
+    host = common.host_of(args)
+    if host is not None:
+        if args.cmd is not None:
+            raise common.UsageError("--cmd runs on this machine only (with --host, name a workload)")
+        with common.remote_host(host) as session:
+            return _cmd_run(args, session)
+    return _cmd_run(args, None)
+
+
+def _cmd_run(args: argparse.Namespace, session: RemoteHost | None) -> int:
     from gildash.cli.report import render_report, result_json
     from gildash.engine.model import RunSpec
     from gildash.engine.runner import Run, RunSpecError, build_argv
 
     cmd: tuple[str, ...] | None = None
-    if args.cmd is not None:
+    if session is not None:
+        if args.workload is None:
+            from gildash.engine.catalog import WORKLOADS
+
+            raise common.UsageError(f"missing WORKLOAD (choose from: {', '.join(WORKLOADS)})")
+        workload = args.workload
+        common.check_workload(workload)
+        target = common.pick_remote_target(session, args.target)
+    elif args.cmd is not None:
         cmd, target = _custom(args)
         workload = "custom"
     else:
@@ -108,7 +130,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     spec = RunSpec(
         target=target,
         workload=workload,
-        threads=args.threads if args.threads is not None else (os.cpu_count() or 1),
+        threads=args.threads
+        if args.threads is not None
+        else (session.cores if session else os.cpu_count() or 1),
         size=args.size,
         executor=args.executor,
         timeout_s=args.timeout,
@@ -121,13 +145,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     except RunSpecError as exc:
         raise common.UsageError(str(exc)) from None
 
-    path = args.record if args.record is not None else common.recording_path(workload, target.id)
+    where = [target.id] if session is None else [target.id, session.host]
+    path = args.record if args.record is not None else common.recording_path(workload, *where)
     if args.record is None:
         common.prune_recordings(args.config, keep=[path])
     recorder = common.open_recorder(path, asked=args.record is not None)
     if recorder is not None:
         common.note(f"recording to {path}")
-    run = Run(spec, recorder=recorder, noise_check=not args.no_noise_check)
+    if session is not None:
+        from gildash.engine.remote.run import RemoteRun
+
+        run: Run = RemoteRun(spec, session, recorder=recorder)
+    else:
+        run = Run(spec, recorder=recorder, noise_check=not args.no_noise_check)
     try:
         result, interrupted = _drive(run)
     finally:
@@ -135,6 +165,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             recorder.close()
     if recorder is not None and recorder.error:
         common.note(f"warning: {recorder.error}")
+    if session is not None and result.status == "error" and not interrupted:
+        # A remote failure (connection lost, agent gone) is one line and exit 2, like failing to connect.
+        if args.json:
+            print(json.dumps(result_json(result), default=repr))
+        common.error(result.message)
+        return common.EXIT_USAGE
     if args.json:
         print(json.dumps(result_json(result), default=repr))
     else:

@@ -1,5 +1,6 @@
-"""`gildash sweep`: one workload across targets x thread counts, headless, printed as a scaling table (or
-one JSON object) and recorded. Ctrl-C stops the run in flight, prints the partial table and exits 130.
+"""`gildash sweep`: one workload across targets x thread counts, headless (here or on --host), printed as a
+scaling table (or one JSON object) and recorded. Ctrl-C stops the run in flight, prints the partial table
+and exits 130.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from gildash.engine.words import executor_word
 
 if TYPE_CHECKING:
     from gildash.engine.model import RunResult, RunSpec, SweepPlan, SweepResult
+    from gildash.engine.remote.host import RemoteHost
 
 
-def default_threads() -> tuple[int, ...]:
-    """Powers of two up to the machine's CPUs, plus the CPU count itself: 1,2 on 2 cores."""
-    cpus = os.cpu_count() or 1
+def default_threads(cpus: int | None = None) -> tuple[int, ...]:
+    """Powers of two up to the machine's CPUs (this one's when None), plus the CPU count: 1,2 on 2 cores."""
+    cpus = cpus or os.cpu_count() or 1
     out = {1, cpus}
     n = 2
     while n < cpus:
@@ -75,6 +77,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.epilog = "After --, flags go to the workload unchanged, e.g. -- --pattern object --variant shared."
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
     p.add_argument("--record", metavar="FILE", default=None, help="append the runs to this recording")
+    common.add_host(p)
     common.add_config(p)
     p.set_defaults(func=common.command(cmd_sweep))
 
@@ -113,6 +116,7 @@ async def _drive(
     execute_kw: dict[str, Any],
     progress: _Progress,
     calibrate: bool = False,
+    session: RemoteHost | None = None,
 ) -> None:
     from gildash.engine.runner import execute
     from gildash.engine.sweep import plan_runs, run_sweep
@@ -133,7 +137,10 @@ async def _drive(
 
     async def run_one(spec: RunSpec) -> RunResult:
         progress.started(spec)
-        result = await execute(spec, **execute_kw)
+        if session is None:
+            result = await execute(spec, **execute_kw)
+        else:
+            result = await _remote_execute(spec, session, execute_kw)
         progress.finished(result)
         return result
 
@@ -142,8 +149,31 @@ async def _drive(
         state.runs.append(step.run)
 
 
+async def _remote_execute(spec: RunSpec, session: RemoteHost, execute_kw: dict[str, Any]) -> RunResult:
+    """One run of the sweep on the session's host, drained to its result."""
+    from gildash.engine.model import RunFinished
+    from gildash.engine.remote.run import RemoteRun
+
+    result: RunResult | None = None
+    async for update in RemoteRun(spec, session, **execute_kw).updates():
+        if isinstance(update, RunFinished):
+            result = update.result
+    assert result is not None
+    return result
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """0 when every run passed, 1 when any failed, 2 on usage errors, 130 on Ctrl-C."""
+    """0 when every run passed, 1 when any failed, 2 on usage or remote errors, 130 on Ctrl-C."""
+    host = common.host_of(args)
+    if host is None:
+        return _cmd_sweep(args, None)
+    if args.calibrate:
+        raise common.UsageError("--calibrate runs on this machine only; give --size with --host")
+    with common.remote_host(host) as session:
+        return _cmd_sweep(args, session)
+
+
+def _cmd_sweep(args: argparse.Namespace, session: RemoteHost | None) -> int:
     import asyncio
 
     from gildash.engine.export import export_json
@@ -155,10 +185,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.targets is not None and not names:
         raise common.UsageError("--targets is empty; give ids like py3.11,py3.13t,rust")
     common.check_workload(args.workload)
+    if session is None:
+        targets = common.pick_targets(names, getattr(args, "config", None))
+    else:
+        targets = common.pick_remote_targets(session, names)
     plan = SweepPlan(
         workload=args.workload,
-        targets=tuple(common.pick_targets(names, getattr(args, "config", None))),
-        threads=args.threads or default_threads(),
+        targets=tuple(targets),
+        threads=args.threads or default_threads(session.cores if session is not None else None),
         repeat=args.repeat,
         warmup=args.warmup,
         size=args.size,
@@ -167,7 +201,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         switch_interval_s=args.switch_interval,
         extra_args=tuple(args.workload_args),
     )
-    record_path = Path(args.record) if args.record else common.recording_path("sweep", args.workload)
+    where = [session.host] if session is not None else []
+    record_path = Path(args.record) if args.record else common.recording_path("sweep", args.workload, *where)
     if not args.record:
         common.prune_recordings(getattr(args, "config", None), keep=[record_path])
     recorder = common.open_recorder(record_path, asked=True)
@@ -178,7 +213,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         # asyncio.run turns Ctrl-C into cancelling the sweep: the run in flight is cancelled (the runner
         # kills its process group) before KeyboardInterrupt reaches us here.
-        asyncio.run(_drive(plan, state, {"recorder": recorder}, progress, calibrate=args.calibrate))
+        asyncio.run(
+            _drive(plan, state, {"recorder": recorder}, progress, calibrate=args.calibrate, session=session)
+        )
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -203,4 +240,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if interrupted:
         common.note(f"interrupted after {len(state.runs)} of {progress.total} runs")
         return common.EXIT_INTERRUPTED
+    remote_failure = next((r for r in state.runs if r.status == "error" and r.target.host is not None), None)
+    if remote_failure is not None:
+        common.error(remote_failure.message)  # one line and exit 2, as when connecting fails
+        return common.EXIT_USAGE
     return common.EXIT_OK if all(r.status == "ok" for r in state.runs) else common.EXIT_FAILED

@@ -28,7 +28,7 @@ MIN_VERSION = (3, 9)
 """Oldest Python the workloads support."""
 
 # Python-2-compatible on purpose, so an old interpreter can say what it is instead of a SyntaxError.
-_PROBE_SCRIPT = """\
+PROBE_SCRIPT = """\
 import json, os, platform, sys
 try:
     import sysconfig
@@ -47,8 +47,10 @@ sys.stdout.write(json.dumps({
 }))
 """
 
-_PY_NAME_RE = re.compile(r"^(python3(\.\d+t?)?|pypy3(\.\d+)?)$")
-"""Executable names worth probing on PATH and in pyenv/cache bin dirs (not python3.11-config etc.)."""
+PY_NAME_PATTERN = r"^(python3(\.\d+t?)?|pypy3(\.\d+)?)$"
+"""Executable names worth probing on PATH and in pyenv/cache bin dirs (not python3.11-config etc.); a
+string because the remote discovery script matches it on the host too."""
+_PY_NAME_RE = re.compile(PY_NAME_PATTERN)
 
 
 class TargetError(Exception):
@@ -121,7 +123,7 @@ def clear_probe_cache() -> None:
 def _probe_uncached(exe: str, env_extra: Mapping[str, str], timeout: float) -> ProbeResult | str:
     try:
         proc = subprocess.Popen(
-            [exe, "-c", _PROBE_SCRIPT],
+            [exe, "-c", PROBE_SCRIPT],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -139,21 +141,28 @@ def _probe_uncached(exe: str, env_extra: Mapping[str, str], timeout: float) -> P
         return f"{exe}: probe timed out after {timeout:g} s"
     finally:
         _kill_group(proc.pid)  # a shim's helpers must not outlive the probe
-    text = out.decode("utf-8", errors="replace").strip()
+    return parse_probe(
+        exe, out.decode("utf-8", errors="replace"), err.decode("utf-8", "replace"), proc.returncode
+    )
+
+
+def parse_probe(exe: str, out: str, err: str, returncode: int | None) -> ProbeResult | str:
+    """What the probe script printed, as a ProbeResult, or the one-line reason exe is not usable (pure)."""
+    text = out.strip()
     try:
         data = json.loads(text.splitlines()[-1]) if text else None
     except ValueError:
         data = None
     if not isinstance(data, dict) or data.get("gildash_probe") != 1:
-        first_err = next((ln.strip() for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()), "")
-        detail = f": {first_err[:120]}" if first_err else f" (exit code {proc.returncode})"
+        first_err = next((ln.strip() for ln in err.splitlines() if ln.strip()), "")
+        detail = f": {first_err[:120]}" if first_err else f" (exit code {returncode})"
         return f"{exe}: not a Python interpreter{detail}"
     try:
         info = data["version_info"]
         version_info = (int(info[0]), int(info[1]), int(info[2]))
         result = ProbeResult(
             executable=exe,
-            realpath=str(data["executable"]) or os.path.realpath(exe),
+            realpath=str(data["executable"]) or exe,
             version=str(data["version"]),
             version_info=version_info,
             implementation=str(data["implementation"]),
@@ -178,10 +187,15 @@ def _kill_group(pgid: int) -> None:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
+    """An executable worth probing and where it was found."""
+
     path: str
+    """Absolute path of the executable (on the machine that probes it)."""
     source: str
+    """current, PATH, pyenv, uv, cache, extra or config."""
     entry: TargetEntry | None = None
+    """The user's config entry it comes from (its id, label and env win), else None."""
 
 
 def _scan_dir(directory: str | Path) -> list[str]:
@@ -225,22 +239,22 @@ def _uv_pythons() -> list[str]:
 
 def _candidates(
     config_entries: Sequence[TargetEntry], extra_paths: Sequence[str], search_path: str
-) -> list[_Candidate]:
-    out: list[_Candidate] = [_Candidate(sys.executable, "current")] if sys.executable else []
+) -> list[Candidate]:
+    out: list[Candidate] = [Candidate(sys.executable, "current")] if sys.executable else []
     pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
     pyenv_scanned = (pyenv_root / "versions").is_dir()
     for directory in search_path.split(os.pathsep):
         # pyenv shims only dispatch to versions/*, scanned directly below; probing them costs a bash
         # and a pyenv per name, and most fail ("command not found" for non-global versions).
         if directory and not (pyenv_scanned and _is_shim_dir(directory)):
-            out += [_Candidate(p, "PATH") for p in _scan_dir(directory)]
+            out += [Candidate(p, "PATH") for p in _scan_dir(directory)]
     for version_dir in sorted((pyenv_root / "versions").glob("*")):
-        out += [_Candidate(p, "pyenv") for p in _scan_dir(version_dir / "bin")]
-    out += [_Candidate(p, "uv") for p in _uv_pythons()]
+        out += [Candidate(p, "pyenv") for p in _scan_dir(version_dir / "bin")]
+    out += [Candidate(p, "uv") for p in _uv_pythons()]
     for build_dir in sorted(paths.pythons_dir().glob("*")):
-        out += [_Candidate(p, "cache") for p in _scan_dir(build_dir / "bin")]
-    out += [_Candidate(os.path.abspath(p), "extra") for p in extra_paths]
-    out += [_Candidate(e.path, "config", e) for e in config_entries]
+        out += [Candidate(p, "cache") for p in _scan_dir(build_dir / "bin")]
+    out += [Candidate(os.path.abspath(p), "extra") for p in extra_paths]
+    out += [Candidate(e.path, "config", e) for e in config_entries]
     return out
 
 
@@ -318,7 +332,7 @@ def discover_targets(
 
     # Cheap first dedupe by the file's realpath (python3 -> python3.13 symlinks, repeated PATH dirs);
     # config entries stay separate because they carry their own id/label/env.
-    unique: dict[object, _Candidate] = {}
+    unique: dict[object, Candidate] = {}
     for index, cand in enumerate(candidates):
         key: object = ("config", index) if cand.entry is not None else os.path.realpath(cand.path)
         unique.setdefault(key, cand)
@@ -336,8 +350,17 @@ def discover_targets(
         ]
         probed = [(cand, fut.result()) for cand, fut in futures]
         rust = rust_future.result() if rust_future is not None else None
+    return targets_from_probes(probed, rust)
 
-    chosen: dict[object, tuple[_Candidate, ProbeResult]] = {}
+
+def targets_from_probes(
+    probed: Sequence[tuple[Candidate, ProbeResult | str]], rust: Target | None
+) -> list[Target]:
+    """Probed candidates (and the Rust row) -> deduplicated, ordered targets with unique ids (pure).
+
+    The one ordering for this machine's discovery and a remote host's alike.
+    """
+    chosen: dict[object, tuple[Candidate, ProbeResult]] = {}
     unavailable: list[Target] = []
     for index, (cand, res) in enumerate(probed):
         if isinstance(res, str):
@@ -377,7 +400,7 @@ def discover_targets(
     return _unique_ids([*current, *paired, *native, *others, *unavailable])
 
 
-def _preference(cand: _Candidate) -> tuple[int, int, int]:
+def _preference(cand: Candidate) -> tuple[int, int, int]:
     # Lower is better: the current interpreter, real binaries over pyenv shims, python3.13t over python3.13.
     name_says_ft = os.path.basename(cand.path).endswith("t")
     return (0 if cand.source == "current" else 1, 1 if _is_shim(cand.path) else 0, 0 if name_says_ft else 1)

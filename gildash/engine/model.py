@@ -48,6 +48,8 @@ class Target:
     """Why the target is unavailable (empty when available)."""
     source: str = ""
     """Where it was found: current, PATH, pyenv, uv, cache, config, cargo."""
+    host: str | None = None
+    """The ssh destination it runs on ([user@]host or an ssh_config alias); None: this machine."""
 
     @property
     def gil_mode(self) -> GilMode:

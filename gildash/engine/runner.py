@@ -114,8 +114,12 @@ def workload_path(workload: str) -> Path:
     return paths.workloads_dir() / f"{workload}.py"
 
 
-def build_argv(spec: RunSpec) -> tuple[str, ...]:
-    """The exact argv of a run; raises RunSpecError when the spec cannot run."""
+def build_argv(spec: RunSpec, *, script_dir: str | None = None) -> tuple[str, ...]:
+    """The exact argv of a run; raises RunSpecError when the spec cannot run.
+
+    script_dir: where the workload scripts are on the machine that runs them (a host's copy of this
+    install's workloads/); None: this install's own.
+    """
     if spec.cmd is not None:
         return _custom_argv(spec)
     target = spec.target
@@ -147,7 +151,7 @@ def build_argv(spec: RunSpec) -> tuple[str, ...]:
     return (
         target.executable,
         "-u",
-        str(script),
+        str(script) if script_dir is None else f"{script_dir.rstrip('/')}/{script.name}",
         "--threads",
         str(spec.threads),
         *sized,

@@ -102,7 +102,7 @@ def _build_lock() -> Iterator[None]:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _failure_reason(stderr: str, returncode: int) -> str:
+def failure_reason(stderr: str, returncode: int) -> str:
     """One line out of cargo's stderr: its first error, else its last line, else the exit code."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("error")]
@@ -137,7 +137,7 @@ def _run_cargo(cargo: str, manifest: Path) -> str | None:
         proc.kill()
         proc.communicate()
         return f"cargo build timed out after {_BUILD_TIMEOUT_S:.0f} s"
-    return None if proc.returncode == 0 else _failure_reason(stderr, proc.returncode)
+    return None if proc.returncode == 0 else failure_reason(stderr, proc.returncode)
 
 
 def rust_binary(build: bool = True) -> tuple[Path | None, str]:
@@ -193,7 +193,12 @@ def _probe_version(path: str, mtime_ns: int) -> str:
         )
     except (OSError, subprocess.SubprocessError):
         return ""
-    match = re.search(r"rustc ([^\s)]+)", out.stdout)
+    return version_from_output(out.stdout)
+
+
+def version_from_output(text: str) -> str:
+    """The rustc version in the binary's `--version` output ('' when it does not say) (pure)."""
+    match = re.search(r"rustc ([^\s)]+)", text)
     return match.group(1) if match else ""
 
 
@@ -209,16 +214,23 @@ def rust_version(binary: Path) -> str:
 def rust_target(build: bool = True) -> Target:
     """The 'rust' Target, available when the binary exists or could be built (reason says why not)."""
     binary, reason = rust_binary(build=build)
+    if binary is None:
+        return make_rust_target(None, "", reason)
+    return make_rust_target(str(binary), rust_version(binary), "")
+
+
+def make_rust_target(executable: str | None, version: str, reason: str) -> Target:
+    """The 'rust' Target for a built binary (executable) or, when None, unavailable for reason (pure)."""
     return Target(
         id="rust",
         label="Rust std::thread (native baseline)",
-        executable=str(binary) if binary is not None else "",
+        executable=executable or "",
         kind="rust",
-        version=rust_version(binary) if binary is not None else "",
+        version=version,
         implementation="rust",
         free_threaded=True,
         gil_enabled=False,
-        available=binary is not None,
+        available=executable is not None,
         reason=reason,
         source="cargo",
     )

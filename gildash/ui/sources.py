@@ -25,6 +25,8 @@ from gildash.engine.session import RunLike
 
 if TYPE_CHECKING:
     from gildash.engine.recording import Recording
+    from gildash.engine.remote.host import RemoteHost
+    from gildash.engine.remote.watch import CoreWatch
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Sources:
     """Physical cores this process may use (the speedup chart marks them); None when not reported."""
     machine: Callable[[], MachineFacts] | None = None
     """Reads the machine's facts before a sweep, for its warnings (None: sweeps warn of no machine facts)."""
+    host: str | None = None
+    """The ssh destination whose cores and targets these are (None: this machine), for the header."""
 
 
 RUN_SAMPLE_S = 0.25
@@ -116,6 +120,40 @@ def live_sources(config: Path | None = None, *, record_dir: Path | None = None) 
         calibrate=cached_calibration,
         physical_cores=read_machine().usable_physical_cores,
         machine=read_machine,
+    )
+
+
+def remote_sources(session: RemoteHost, watch: CoreWatch, *, record_dir: Path | None = None) -> Sources:
+    """A host over ssh (an open session): its targets, runs by its agent, its cores from the agent's watch.
+
+    Sweeps run at the preset size: the calibration cache belongs to this machine.
+    """
+    from gildash.engine.remote.run import RemoteRun
+
+    facts = session.machine
+
+    def targets() -> list[Target]:
+        return session.targets()
+
+    def start_run(spec: RunSpec) -> RunLike:
+        # No core samples of the run's own: the dashboard records the host's cores it draws (the watch).
+        return RemoteRun(spec, session, sample_interval=RUN_SAMPLE_S, core_sample_interval=None)
+
+    def machine() -> MachineFacts:
+        assert facts is not None
+        return facts
+
+    return Sources(
+        targets=targets,
+        start_run=start_run,
+        core_sampler=watch.sample,
+        cpu_count=session.cores,
+        clock=time.monotonic,
+        record_dir=record_dir,
+        calibrate=None,
+        physical_cores=facts.usable_physical_cores if facts is not None else None,
+        machine=machine if facts is not None else None,
+        host=session.host,
     )
 
 

@@ -44,6 +44,7 @@ def test_wheel_carries_sources(wheel: Path) -> None:
     assert "gildash/_data/rust_cpu_bench/Cargo.toml" in names
     assert "gildash/_data/rust_cpu_bench/Cargo.lock" in names
     assert "gildash/_data/rust_cpu_bench/src/main.rs" in names
+    assert "gildash/hostagent.py" in names  # copied to remote hosts as it is
     assert any(n.endswith("dashboard.tcss") for n in names)
 
 
