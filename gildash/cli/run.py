@@ -185,7 +185,7 @@ def _drive(run: Run) -> tuple[RunResult, bool]:
     import asyncio
     import signal
 
-    from gildash.engine.model import EventReceived, ProgressEvent, RunFinished, SampleTaken
+    from gildash.engine.model import EventReceived, ProcSample, ProgressEvent, RunFinished
 
     interrupted = False
     progress = common.ProgressLine(sys.stderr)
@@ -216,8 +216,8 @@ def _drive(run: Run) -> tuple[RunResult, bool]:
             async for update in run.updates():
                 if isinstance(update, RunFinished):
                     result = update.result
-                elif isinstance(update, SampleTaken):
-                    cores = update.sample.effective_cores
+                elif isinstance(update, ProcSample):
+                    cores = update.effective_cores
                 elif isinstance(update, EventReceived) and isinstance(update.event, ProgressEvent):
                     done[update.event.worker] = (update.event.done, update.event.total)
                 now = time.monotonic()

@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gildash.engine.model import (
-    CoreSampleTaken,
+    CoreSample,
     ErrorEvent,
     EventReceived,
     MalformedLine,
+    ProcSample,
     ProgressEvent,
     ProtocolEvent,
     RunFinished,
     RunStarted,
     RunUpdate,
-    SampleTaken,
     SlicesEvent,
     StallChanged,
     StartEvent,
@@ -57,9 +57,9 @@ class RunDigest:
     """Latest (done, total) per worker."""
     progress_t: float | None = None
     """Workload time of the latest progress line (work rate = units done / this)."""
-    samples: list[SampleTaken] = field(default_factory=list)
+    samples: list[ProcSample] = field(default_factory=list)
     """Process-tree samples in order (the lanes keep a history of them)."""
-    core_samples: list[CoreSampleTaken] = field(default_factory=list)
+    core_samples: list[CoreSample] = field(default_factory=list)
     """Recorded per-core samples in order (replays draw them; live mode samples cores itself)."""
     cpu_count: int | None = None
     """The machine's core count from the workload's start line."""
@@ -148,9 +148,9 @@ class RunDigester:
                 d.add_line("bad", f"workload error: {event.message}")
         elif isinstance(update, StderrReceived):
             d.add_line("err", update.line)
-        elif isinstance(update, SampleTaken):
+        elif isinstance(update, ProcSample):
             d.samples.append(update)
-        elif isinstance(update, CoreSampleTaken):
+        elif isinstance(update, CoreSample):
             d.core_samples.append(update)
         elif isinstance(update, StallChanged):
             d.stall = update

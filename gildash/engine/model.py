@@ -321,7 +321,7 @@ ProtocolEvent = (
 
 @dataclass(frozen=True)
 class ProcSample:
-    """One live sample of the run's process tree and threads."""
+    """One live sample of the run's process tree and threads (also a run update, as it is taken)."""
 
     t: float
     """Seconds since the run started (harness clock)."""
@@ -339,7 +339,8 @@ class ProcSample:
 
 @dataclass(frozen=True)
 class CoreSample:
-    """One sample of per-core CPU utilization of the whole machine."""
+    """One sample of per-core CPU utilization of the whole machine (a run update when taken during a run,
+    recorded for replay)."""
 
     t: float
     """Monotonic seconds when taken."""
@@ -466,14 +467,6 @@ class StderrReceived:
 
 
 @dataclass(frozen=True)
-class SampleTaken:
-    """Run update: a live process sample."""
-
-    sample: ProcSample
-    """The sample."""
-
-
-@dataclass(frozen=True)
 class RunStarted:
     """Run update: the process was spawned."""
 
@@ -498,14 +491,6 @@ class RunFinished:
 
 
 @dataclass(frozen=True)
-class CoreSampleTaken:
-    """Run update: a machine-wide per-core sample taken during the run (recorded for replay)."""
-
-    sample: CoreSample
-    """The sample."""
-
-
-@dataclass(frozen=True)
 class StallChanged:
     """Run update: the run stalled (no stdout line and no CPU for a while) or made progress again."""
 
@@ -517,9 +502,7 @@ class StallChanged:
     """Seconds without a stdout line or CPU use, up to t."""
 
 
-RunUpdate = (
-    RunStarted | EventReceived | StderrReceived | SampleTaken | CoreSampleTaken | StallChanged | RunFinished
-)
+RunUpdate = RunStarted | EventReceived | StderrReceived | ProcSample | CoreSample | StallChanged | RunFinished
 
 
 @dataclass(frozen=True)

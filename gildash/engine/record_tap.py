@@ -13,13 +13,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from gildash.engine.model import (
-    CoreSampleTaken,
+    CoreSample,
     EventReceived,
     MalformedLine,
+    ProcSample,
     RunFinished,
     RunStarted,
     RunUpdate,
-    SampleTaken,
     StderrReceived,
 )
 from gildash.engine.recording import Recorder
@@ -62,12 +62,12 @@ class RunTap:
             elif isinstance(update, StderrReceived):
                 self._t = update.t
                 rec.stderr(run_id, update.t, update.line)
-            elif isinstance(update, SampleTaken):
-                self._t = update.sample.t
-                rec.sample(run_id, update.sample)
-            elif isinstance(update, CoreSampleTaken):
+            elif isinstance(update, ProcSample):
+                self._t = update.t
+                rec.sample(run_id, update)
+            elif isinstance(update, CoreSample):
                 # Core samples carry the monotonic clock; the recording wants harness time.
-                rec.cores(run_id, self._clock() if self._clock is not None else self._t, update.sample)
+                rec.cores(run_id, self._clock() if self._clock is not None else self._t, update)
             elif isinstance(update, RunFinished):
                 rec.result(run_id, update.result)
                 self._ended = True

@@ -27,7 +27,6 @@ from gildash.engine import safejson, typed
 from gildash.engine.machine import machine_from_dict
 from gildash.engine.model import (
     CoreSample,
-    CoreSampleTaken,
     EventReceived,
     ProcSample,
     RunFinished,
@@ -36,7 +35,6 @@ from gildash.engine.model import (
     RunStarted,
     RunStatus,
     RunUpdate,
-    SampleTaken,
     StderrReceived,
     Target,
     Timeline,
@@ -351,10 +349,10 @@ def _item(kind: str, obj: Mapping[str, Any]) -> tuple[float, RunUpdate]:
             raise typed.TypedError("line: expected a string")
         return t, StderrReceived(t, line)
     if kind == "sample":
-        return t, SampleTaken(sample_from_json(obj))
+        return t, sample_from_json(obj)
     if kind == "cores":
         percent = typed.coerce(obj.get("percent"), tuple[float, ...], "percent")
-        return t, CoreSampleTaken(CoreSample(t=t, percent=percent))
+        return t, CoreSample(t=t, percent=percent)
     raise typed.TypedError(f"unknown record kind {kind!r}")
 
 
@@ -498,8 +496,8 @@ class _Scan:
             elif isinstance(update, StderrReceived):
                 scan.gil_module = scan.gil_module or gil_reenabled_module(update.line)
                 scan.stderr_tail.append(update.line)
-            elif isinstance(update, SampleTaken):
-                scan.cores_sum += update.sample.effective_cores
+            elif isinstance(update, ProcSample):
+                scan.cores_sum += update.effective_cores
                 scan.cores_n += 1
         return scan
 
@@ -896,9 +894,9 @@ class ReplayRun:
             if self._stopped:
                 break
             last_t = max(last_t, t)
-            if isinstance(update, CoreSampleTaken):
+            if isinstance(update, CoreSample):
                 # Live CoreSample.t is the monotonic clock; keep that meaning for consumers.
-                update = CoreSampleTaken(CoreSample(t=time.monotonic(), percent=update.sample.percent))
+                update = CoreSample(t=time.monotonic(), percent=update.percent)
             yield update
         self.result = rec.result
         yield RunFinished(rec.result)

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from gildash.engine import catalog, paths
 from gildash.engine.machine import MachineFacts, read_machine
 from gildash.engine.model import (
-    CoreSampleTaken,
     ProgressEvent,
     RunFinished,
     RunResult,
@@ -32,7 +31,6 @@ from gildash.engine.model import (
     RunStarted,
     RunStatus,
     RunUpdate,
-    SampleTaken,
     StderrReceived,
     Target,
     new_event_received,
@@ -552,7 +550,7 @@ class Run:
                 return
             self._sample_sum += sample.effective_cores
             self._sample_count += 1
-            taken = SampleTaken(sample)
+            taken = sample
             if self._tap is not None:
                 self._tap(taken)
             await self._emit(taken)
@@ -570,7 +568,7 @@ class Run:
                 sample = await asyncio.to_thread(sampler.sample)
             except Exception:
                 continue
-            taken_cores = CoreSampleTaken(sample)
+            taken_cores = sample
             if self._tap is not None:
                 self._tap(taken_cores)
             await self._emit(taken_cores)

@@ -21,7 +21,6 @@ from gildash.engine.digest import RunDigester
 from gildash.engine.machine import MachineFacts
 from gildash.engine.model import (
     CoreSample,
-    CoreSampleTaken,
     Executor,
     RunFinished,
     RunResult,
@@ -417,7 +416,7 @@ class RunSession:
     def record_cores(self, sample: CoreSample) -> None:
         """The front end's own per-core sample, recorded with the run in flight (replays draw them)."""
         if self._run is not None and self._tap is not None:
-            self._tap(CoreSampleTaken(sample))
+            self._tap(sample)
 
     def close(self) -> None:
         """Last resort on exit: stop the run and let the writer finish before the file closes."""

@@ -135,13 +135,13 @@ class RunDisplay:
                 done = sum(d for _w, d, _t in self.view.progress)
                 self._rate = fmt_rate(done / digest.progress_t, self._unit)
         if digest.samples:
-            q(ThreadLanes).push_many([(s.sample.thread_ids, s.sample.thread_util) for s in digest.samples])
+            q(ThreadLanes).push_many([(s.thread_ids, s.thread_util) for s in digest.samples])
             if digest.finished is None:
-                gauge.show(GaugeState.live(digest.samples[-1].sample.effective_cores, cores, self._rate))
+                gauge.show(GaugeState.live(digest.samples[-1].effective_cores, cores, self._rate))
         if digest.core_samples and self._replay:  # live mode samples cores itself at 4 Hz
             panel = q(CoresPanel)
             for taken in digest.core_samples:
-                panel.push(taken.sample.percent)
+                panel.push(taken.percent)
         if digest.lines or digest.skipped:
             q("#raw-log", LogView).queue_lines(list(digest.lines), digest.skipped)
         if digest.milestones or digest.milestones_skipped:

@@ -16,7 +16,6 @@ from gildash.engine.calibrate import Calibrator
 from gildash.engine.machine import MachineFacts
 from gildash.engine.model import (
     CoreSample,
-    CoreSampleTaken,
     EventReceived,
     RunSpec,
     Target,
@@ -169,8 +168,8 @@ def recording_cpu_count(recording: Recording) -> int | None:
     """CPUs of the machine that made the recording (from its core samples or start lines)."""
     for run in recording.runs:
         for _t, update in run.items:
-            if isinstance(update, CoreSampleTaken) and update.sample.percent:
-                return len(update.sample.percent)
+            if isinstance(update, CoreSample) and update.percent:
+                return len(update.percent)
             if isinstance(update, EventReceived):
                 count = getattr(update.event, "cpu_count", None)
                 if isinstance(count, int) and count > 0:

@@ -19,12 +19,12 @@ import psutil
 
 from gildash.engine.model import (
     EventReceived,
+    ProcSample,
     RunFinished,
     RunResult,
     RunSpec,
     RunStarted,
     RunUpdate,
-    SampleTaken,
     StartEvent,
     Target,
 )
@@ -103,7 +103,7 @@ async def drive(run: Run, *, stop_when: Callable[[Observed, RunUpdate], bool] | 
         if isinstance(update, RunStarted):
             obs.pid = update.pid
             obs.tree |= walk_tree(update.pid)
-        elif isinstance(update, SampleTaken) and obs.pid:
+        elif isinstance(update, ProcSample) and obs.pid:
             obs.tree |= walk_tree(obs.pid)
         elif isinstance(update, EventReceived) and isinstance(update.event, StartEvent):
             obs.start = obs.start or update.event

@@ -21,7 +21,7 @@ from reliability_support import (
 )
 from textual.pilot import Pilot
 
-from gildash.engine.model import EventReceived, RunSpec, RunStarted, RunUpdate, SampleTaken, StartEvent
+from gildash.engine.model import EventReceived, ProcSample, RunSpec, RunStarted, RunUpdate, StartEvent
 from gildash.engine.runner import Run
 from gildash.engine.sampler import CoreSampler
 from gildash.ui.app import GildashApp, make_app
@@ -57,7 +57,7 @@ class SpyRun:
             if isinstance(update, RunStarted):
                 self.pid = update.pid
                 self.tree |= walk_tree(update.pid)
-            elif isinstance(update, SampleTaken):
+            elif isinstance(update, ProcSample):
                 self.samples += 1
                 self.tree |= walk_tree(self.pid)
             elif isinstance(update, EventReceived) and isinstance(update.event, StartEvent):

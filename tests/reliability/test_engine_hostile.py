@@ -20,10 +20,10 @@ from reliability_support import (
 from gildash.engine.model import (
     EventReceived,
     MalformedLine,
+    ProcSample,
     ProgressEvent,
     RunStarted,
     RunUpdate,
-    SampleTaken,
     StartEvent,
     SummaryEvent,
     WorkerDoneEvent,
@@ -167,7 +167,7 @@ async def test_flood_of_progress_lines_is_never_dropped() -> None:
 
 def _has_start_and_sample(obs: Observed, update: RunUpdate) -> bool:
     # After the start line and one tree sample, so the sampler has seen every child (escaped ones too).
-    return obs.start is not None and isinstance(update, SampleTaken)
+    return obs.start is not None and isinstance(update, ProcSample)
 
 
 @pytest.mark.slow
@@ -191,7 +191,7 @@ async def test_silent_sleeper_times_out() -> None:
 async def test_silent_sleeper_is_stopped() -> None:
     obs = await drive(
         make_run("sleep_forever"),
-        stop_when=lambda o, u: sum(isinstance(x, SampleTaken) for x in o.updates) >= 2,
+        stop_when=lambda o, u: sum(isinstance(x, ProcSample) for x in o.updates) >= 2,
     )
     r = obs.result
     assert r is not None and r.status == "stopped" and obs.stop_to_finish_s <= STOP_BUDGET_S
@@ -223,8 +223,8 @@ async def test_closed_stdout_keeps_burning_until_stopped() -> None:
     samples: list[float] = []
 
     def burning(obs: Observed, update: RunUpdate) -> bool:
-        if isinstance(update, SampleTaken) and obs.start is not None:
-            samples.append(update.sample.effective_cores)
+        if isinstance(update, ProcSample) and obs.start is not None:
+            samples.append(update.effective_cores)
         return len(samples) >= 6  # stdout hit EOF long ago; the process is still running
 
     obs = await drive(make_run("close_stdout"), stop_when=burning)

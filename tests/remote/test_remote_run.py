@@ -13,13 +13,13 @@ import pytest
 from remote_support import LoopbackSsh
 
 from gildash.engine.model import (
-    CoreSampleTaken,
+    CoreSample,
     EventReceived,
+    ProcSample,
     RunFinished,
     RunSpec,
     RunStarted,
     RunUpdate,
-    SampleTaken,
     Target,
 )
 from gildash.engine.remote.host import RemoteHost
@@ -52,9 +52,9 @@ async def test_updates_are_those_of_a_local_run(session: RemoteHost, ft_python: 
     assert result.status == "ok", result.message
     assert result.target.host == session.host
     assert any(isinstance(u, EventReceived) for u in updates)
-    assert any(isinstance(u, SampleTaken) for u in updates)
-    cores = [u for u in updates if isinstance(u, CoreSampleTaken)]
-    assert cores and len(cores[0].sample.percent) == os.cpu_count()
+    assert any(isinstance(u, ProcSample) for u in updates)
+    cores = [u for u in updates if isinstance(u, CoreSample)]
+    assert cores and len(cores[0].percent) == os.cpu_count()
     assert result.machine is not None and result.machine.logical_cores == os.cpu_count()
 
 
@@ -63,7 +63,7 @@ async def test_stop_ends_the_run_as_stopped(session: RemoteHost, ft_python: str)
     run = RemoteRun(spec, session)
     result = None
     async for update in run.updates():
-        if isinstance(update, SampleTaken):
+        if isinstance(update, ProcSample):
             run.stop()
         if isinstance(update, RunFinished):
             result = update.result
@@ -81,7 +81,7 @@ async def test_a_lost_connection_ends_the_run_with_one_line(session: RemoteHost,
     async for update in run.updates():
         if isinstance(update, RunStarted):
             workload = update.pid
-        if isinstance(update, SampleTaken) and master.poll() is None:
+        if isinstance(update, ProcSample) and master.poll() is None:
             os.killpg(master.pid, signal.SIGKILL)
         if isinstance(update, RunFinished):
             result = update.result

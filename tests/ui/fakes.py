@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from gildash.engine.model import (
     CoreSample,
-    CoreSampleTaken,
     EventReceived,
     MalformedLine,
     ProcSample,
@@ -23,7 +22,6 @@ from gildash.engine.model import (
     RunStarted,
     RunStatus,
     RunUpdate,
-    SampleTaken,
     SlicesEvent,
     StartEvent,
     StderrReceived,
@@ -150,13 +148,11 @@ def scripted_updates(
                 EventReceived(t, ProgressEvent(t, w, done, 100), _line({"event": "progress", "worker": w}))
             )
         out.append(
-            SampleTaken(
-                ProcSample(
-                    t, effective, tuple(util for _ in range(threads)), tuple(range(100, 100 + threads)), 1, 1
-                )
+            ProcSample(
+                t, effective, tuple(util for _ in range(threads)), tuple(range(100, 100 + threads)), 1, 1
             )
         )
-        out.append(CoreSampleTaken(CoreSample(t, (60.0, 40.0))))
+        out.append(CoreSample(t, (60.0, 40.0)))
     if timed:
         out.extend(slices_updates(spec))
     for _ in range(malformed):

@@ -438,7 +438,7 @@ async def test_gauge_digits_take_the_selected_targets_colour(app: GildashApp) ->
 async def test_live_runs_record_the_core_samples_the_dashboard_draws(
     tmp_path: Path, engine: FakeEngine
 ) -> None:
-    from gildash.engine.model import CoreSampleTaken
+    from gildash.engine.model import CoreSample
     from gildash.engine.recording import read_recording
 
     engine.delay = 0.15  # a run spanning several 4 Hz ticks
@@ -451,6 +451,6 @@ async def test_live_runs_record_the_core_samples_the_dashboard_draws(
         await pilot.press("q")
     (path,) = tmp_path.glob("*.jsonl")
     (run,) = read_recording(path).runs
-    drawn = [u for _t, u in run.items if isinstance(u, CoreSampleTaken) and u.sample.percent == (35.0, 70.0)]
+    drawn = [u for _t, u in run.items if isinstance(u, CoreSample) and u.percent == (35.0, 70.0)]
     assert len(drawn) >= 2  # the dashboard's own 4 Hz samples (the fake run scripts (60, 40) ones too)
     assert "result" in path.read_text().strip().splitlines()[-1]

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from gildash.engine.model import (
-    CoreSampleTaken,
+    CoreSample,
     EventReceived,
     MalformedLine,
+    ProcSample,
     ProgressEvent,
     RunFinished,
     RunSpec,
     RunStarted,
-    SampleTaken,
     StderrReceived,
     Target,
 )
@@ -63,7 +63,7 @@ async def test_round_trip(tmp_path: Path) -> None:
     assert run.complete and run.spec == spec and run.result.status == "ok"
     assert run.result.recording == str(path) and run.result.target == PY
     kinds = {type(u) for _, u in run.items}
-    assert {EventReceived, SampleTaken, CoreSampleTaken} <= kinds
+    assert {EventReceived, ProcSample, CoreSample} <= kinds
     assert rec.runs[1].result.gil_reenabled_by == "fake_ext"
     assert any(isinstance(u, StderrReceived) for _, u in rec.runs[1].items)
 

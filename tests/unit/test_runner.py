@@ -16,16 +16,16 @@ from hypothesis import strategies as st
 from gildash.engine import runner
 from gildash.engine.interpreters import target_from_path
 from gildash.engine.model import (
-    CoreSampleTaken,
+    CoreSample,
     EventReceived,
     MalformedLine,
+    ProcSample,
     ProgressEvent,
     RunFinished,
     RunResult,
     RunSpec,
     RunStarted,
     RunUpdate,
-    SampleTaken,
     StderrReceived,
     Target,
 )
@@ -119,7 +119,7 @@ async def test_updates_order_and_samples() -> None:
     assert isinstance(updates[0], RunStarted) and updates[0].pid > 0 and updates[0].run_id == run.run_id
     assert isinstance(updates[-1], RunFinished)
     assert sum(isinstance(u, RunFinished) for u in updates) == 1
-    samples = [u.sample for u in updates if isinstance(u, SampleTaken)]
+    samples = [u for u in updates if isinstance(u, ProcSample)]
     assert samples and all(s.processes >= 1 and s.effective_cores >= 0 for s in samples)
     assert all(0.0 <= v <= 1.0 for s in samples for v in s.thread_util)
     assert any(isinstance(u, EventReceived) and isinstance(u.event, ProgressEvent) for u in updates)
@@ -128,9 +128,9 @@ async def test_updates_order_and_samples() -> None:
 async def test_core_samples_only_when_the_run_samples_cores_itself() -> None:
     spec = RunSpec(target=PY, workload="custom", cmd=(sys.executable, "-c", "import time; time.sleep(0.6)"))
     own = await collect(Run(spec, noise_check=False, core_sample_interval=0.1))
-    assert sum(isinstance(u, CoreSampleTaken) for u in own) >= 2
+    assert sum(isinstance(u, CoreSample) for u in own) >= 2
     none = await collect(Run(spec, noise_check=False, core_sample_interval=None))
-    assert not any(isinstance(u, CoreSampleTaken) for u in none)  # the dashboard records its own
+    assert not any(isinstance(u, CoreSample) for u in none)  # the dashboard records its own
     assert isinstance(none[-1], RunFinished)
 
 
@@ -164,7 +164,7 @@ async def test_stop_kills_a_tree_that_ignores_sigterm_including_escaped_grandchi
             and "pids" in update.raw
         ):
             pids = json.loads(update.raw)["pids"]
-        if isinstance(update, SampleTaken) and update.sample.processes >= 2 and pids and not t_stop:
+        if isinstance(update, ProcSample) and update.processes >= 2 and pids and not t_stop:
             t_stop = time.monotonic()
             run.stop()
             run.stop()  # idempotent

@@ -29,10 +29,8 @@ from gildash.engine.agent_stream import (
     run_command,
 )
 from gildash.engine.model import (
-    CoreSampleTaken,
     RunResult,
     RunSpec,
-    SampleTaken,
 )
 from gildash.engine.remote.host import RemoteHost
 from gildash.engine.remote.ssh import RemoteError
@@ -261,7 +259,7 @@ class RemoteRun(Run):
         sample = replace(record.sample, t=time.monotonic() - self._t0)
         self._sample_sum += sample.effective_cores
         self._sample_count += 1
-        taken = SampleTaken(sample)
+        taken = sample
         if self._tap is not None:
             self._tap(taken)
         await self._emit(taken)
@@ -269,7 +267,7 @@ class RemoteRun(Run):
         if change is not None:
             await self._emit(change)
         if self._core_interval is not None:  # None: the caller shows the host's cores from its own watch
-            cores = CoreSampleTaken(record.cores)
+            cores = record.cores
             if self._tap is not None:
                 self._tap(cores)
             await self._emit(cores)

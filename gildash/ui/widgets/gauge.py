@@ -2,7 +2,7 @@
 
 Both parts are line-cached (LineWidget): a tick that leaves the value's tenth alone repaints nothing.
 
-Live value from SampleTaken.effective_cores while a run goes, then the result's value at the end.
+Live value from ProcSample.effective_cores while a run goes, then the result's value at the end.
 """
 
 from __future__ import annotations

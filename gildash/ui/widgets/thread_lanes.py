@@ -1,7 +1,7 @@
 """Per-thread lanes: one row per workload thread, a strip of cells coloured by its CPU use over time.
 
 With the GIL each of N busy threads sits near 1/N (half-filled lanes at 2 threads); free-threaded,
-each runs near 100 %. Fed from SampleTaken.thread_util; owns its history.
+each runs near 100 %. Fed from ProcSample.thread_util; owns its history.
 """
 
 from __future__ import annotations
