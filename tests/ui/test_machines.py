@@ -15,6 +15,7 @@ from gildash.engine.remote.ssh import RemoteError
 from gildash.ui.app import GildashApp, make_app
 from gildash.ui.commands import all_key_actions
 from gildash.ui.machines import Machines, Opened
+from gildash.ui.screens.dashboard import DashboardScreen
 from gildash.ui.widgets.cores import CoresPanel
 
 
@@ -45,8 +46,8 @@ def switching_app(local: FakeEngine, hosts: FakeHosts, names: list[str]) -> tupl
 
 def showing(app: GildashApp, host: str | None) -> bool:
     """The dashboard on show is the host's (None: this machine's) and has its targets."""
-    dash = app.dashboard
-    return app.machines.on_show == host and dash.sources.host == host and bool(dash.targets)
+    dash = app.screen_stack[0] if app.screen_stack else None  # a moment with none while one replaces another
+    return isinstance(dash, DashboardScreen) and dash.sources.host == host and bool(dash.targets)
 
 
 def banner(app: GildashApp) -> str:
