@@ -177,13 +177,14 @@ class GildashApp(App[int]):
 
     # --- machines -----------------------------------------------------------------------------------
 
-    def _refuse_switch(self) -> str | None:
-        """Why `m` cannot switch now (one line), None when it can."""
+    def _refuse_switch(self, *, opened: bool = False) -> str | None:
+        """Why `m` cannot switch now (one line), None when it can (opened: the machine is open, only the
+        screen's swap is asked)."""
         if self.replay is not None or self.demo:
             return "machines switch in the live dashboard only"
         if not self.machines.has_hosts:
             return "no hosts configured: add hosts = [...] to the config or start with --host"
-        if self.connecting is not None:
+        if self.connecting is not None and not opened:
             return f"already connecting to {self.connecting}…"
         if self.screen is not self.dashboard:
             return "back to the dashboard first to switch machines"
@@ -235,9 +236,7 @@ class GildashApp(App[int]):
         """Replace the dashboard with one over the opened machine and close the host left (off this
         thread); refused now (a run started meanwhile), the opened host's session is closed instead."""
         label = Machines.label(machine)
-        self.connecting = None
-        why = "the app is closing" if self._quitting else self._refuse_switch()
-        self.connecting = label  # until the new screen is up: `m` stays refused
+        why = "the app is closing" if self._quitting else self._refuse_switch(opened=True)
         if why is not None:
             self.connecting = None
             self.notify(f"not switching to {label}: {why}", severity="warning", timeout=4)

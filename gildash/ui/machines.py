@@ -3,7 +3,7 @@ session of a host; each machine's own SessionHistory (runs of two machines never
 
 At most one host session is open at a time: switching away from a host closes it (nothing stays on the
 host), and close_all() ends every session still open when the app exits. Opening a host blocks (ssh, the
-bundle's copy): callers do it off the UI thread. Never runs anything itself.
+bundle's copy): callers do it off the UI thread. Never starts a run; never imports textual.
 """
 
 from __future__ import annotations
