@@ -3,6 +3,8 @@
 Never read from the current directory (a repo you cd into must not change what gildash executes).
 Owns parsing and validation only; never imports textual.
 
+    hosts = ["bigbox", "me@other"]    # top-level (before any table): ssh hosts the dashboard's `m` offers
+
     [[targets]]
     id = "py3.14t"                    # optional; derived from the probe when absent
     path = "/opt/py314t/bin/python3"  # required: interpreter to probe
@@ -58,6 +60,8 @@ class Config:
     """[recordings] max_mb: size cap of the default recordings folder (None: the default, 0: no cap)."""
     path: Path | None = None
     """The file read (None when none existed)."""
+    hosts: tuple[str, ...] = ()
+    """Top-level `hosts`: ssh destinations ([user@]HOST or an alias) the dashboard offers besides this one."""
 
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,39}$")
@@ -105,7 +109,62 @@ def load_config(path: Path | None = None) -> Config:
         line = header_lines[index] if index < len(header_lines) else 0
         where = f"{file}:{line}" if line else f"{file}: targets[{index}]"
         entries.append(_entry(raw, where, line))
-    return Config(targets=tuple(entries), path=file, recordings_max_mb=_recordings_cap(data, file))
+    return Config(
+        targets=tuple(entries),
+        path=file,
+        recordings_max_mb=_recordings_cap(data, file),
+        hosts=_hosts(data, text, file),
+    )
+
+
+def _hosts(data: dict[str, object], text: str, file: Path) -> tuple[str, ...]:
+    raw = data.get("hosts")
+    if raw is None:
+        return ()
+    lines = text.splitlines()
+    key_line = next((i for i, line in enumerate(lines) if _HOSTS_KEY_RE.match(line)), None)
+    where = f"{file}:{key_line + 1}" if key_line is not None else f"{file}: hosts"
+    if not isinstance(raw, list):
+        raise ConfigError(f'{where}: hosts must be an array of ssh destinations, e.g. ["bigbox", "me@other"]')
+    hosts: list[str] = []
+    for index, host in enumerate(raw):
+        if not isinstance(host, str) or not _is_destination(host):
+            at = _entry_line(lines, key_line, host)
+            spot = f"{file}:{at}" if at else str(file)
+            # A leading '-' would reach ssh as an option; whitespace or control characters as other words.
+            raise ConfigError(
+                f"{spot}: hosts[{index}] = {host!r} is not an ssh destination "
+                "([user@]HOST or an ssh_config alias: no spaces or control characters, no leading '-')"
+            )
+        if host not in hosts:
+            hosts.append(host)
+    return tuple(hosts)
+
+
+_HOSTS_KEY_RE = re.compile(r"""^\s*(hosts|"hosts"|'hosts')\s*=""")
+
+
+def _is_destination(host: str) -> bool:
+    """[user@]HOST or an alias as ssh takes it as one argument: never an option, never two words."""
+    return (
+        0 < len(host) <= 255
+        and not host.startswith("-")
+        and not any(c.isspace() or not c.isprintable() for c in host)
+    )
+
+
+def _entry_line(lines: list[str], key_line: int | None, value: object) -> int:
+    """The 1-based line of a hosts entry: the first line from the key to the next table header that holds
+    the string, else the key's line (0 when the key's line is unknown)."""
+    if key_line is None:
+        return 0
+    if isinstance(value, str) and value:
+        for i in range(key_line, len(lines)):
+            if i > key_line and lines[i].lstrip().startswith("["):
+                break
+            if value in lines[i]:
+                return i + 1
+    return key_line + 1
 
 
 def _recordings_cap(data: dict[str, object], file: Path) -> int | None:

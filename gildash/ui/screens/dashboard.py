@@ -162,6 +162,7 @@ class DashboardScreen(Screen[None]):
         """Say the mode the dashboard is in (demo, replay and its pace, recording)."""
         record_dir = self.sources.record_dir
         mode = self.replay.banner() if self.replay else f"recording to {record_dir}" if record_dir else ""
+        mode = f"on {self.sources.host}   {mode}" if self.sources.host else mode  # which machine is on show
         self.query_one(Banner).show("demo — press q to quit" if self.demo else mode, bold=self.demo)
 
     def watch_running(self, running: bool) -> None:
