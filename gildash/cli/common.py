@@ -309,15 +309,18 @@ def remote_targets(session: RemoteHost, *, include_rust: bool) -> list[Target]:
 def pick_remote_target(session: RemoteHost, name: str | None) -> Target:
     """The host's target with this id, else its first usable GIL Python, else its first usable Python
     (ids only: paths are this machine's)."""
+    from gildash.engine import interpreters
+
     targets = remote_targets(session, include_rust=name is not None and _names_rust(name))
     if name is not None:
-        for t in targets:
-            if t.id == name:
-                if not t.available:
-                    raise UsageError(f"target {t.id} on {session.host} is unavailable: {t.reason}")
-                return t
-        known = ", ".join(t.id for t in targets if t.available) or "none"
-        raise UsageError(f"unknown target {name!r} on {session.host} (known there: {known})")
+        try:
+            target = interpreters.target_by_id(name, targets, where=f" on {session.host}")
+        except interpreters.TargetError as exc:
+            raise UsageError(str(exc)) from None
+        if target is None:
+            known = interpreters.known_ids(targets)
+            raise UsageError(f"unknown target {name!r} on {session.host} (known there: {known})")
+        return target
     python = [t for t in targets if t.available and t.kind == "python"]
     if not python:
         raise UsageError(f"no usable Python interpreter found on {session.host}")

@@ -463,14 +463,30 @@ def _rust_unavailable(reason: str) -> Target:
     )
 
 
+def target_by_id(target_id: str, targets: Sequence[Target], *, where: str = "") -> Target | None:
+    """The target with this id, None when no target has it; TargetError when it is unavailable.
+
+    where: said after the id in that error (" on HOST" for a host's targets).
+    """
+    for t in targets:
+        if t.id == target_id:
+            if not t.available:
+                raise TargetError(f"target {t.id!r}{where} is unavailable: {t.reason}")
+            return t
+    return None
+
+
+def known_ids(targets: Sequence[Target]) -> str:
+    """The available targets' ids for an 'unknown target' message ("none" when there is none)."""
+    return ", ".join(t.id for t in targets if t.available) or "none"
+
+
 def resolve_target(id_or_path: str, targets: Sequence[Target]) -> Target:
     """The target with this id, or a probed executable path/command name; TargetError otherwise."""
-    for t in targets:
-        if t.id == id_or_path:
-            if not t.available:
-                raise TargetError(f"target {t.id!r} is unavailable: {t.reason}")
-            return t
-    known = ", ".join(t.id for t in targets if t.available) or "none"
+    target = target_by_id(id_or_path, targets)
+    if target is not None:
+        return target
+    known = known_ids(targets)
     looks_like_path = os.sep in id_or_path or id_or_path.startswith("~")
     if looks_like_path:
         return target_from_path(id_or_path)
