@@ -324,6 +324,20 @@ class SshLink:
         remote = " ".join(shlex.quote(word) for word in command)
         return [self._ssh, *self._options(), "-o", "ControlMaster=no", "-T", self.host, "--", remote]
 
+    def popen(self, command: Sequence[str], *, stderr: int = subprocess.PIPE) -> subprocess.Popen[bytes]:
+        """Start command on the host, its stdin and stdout piped (closing stdin is its EOF); RemoteError when
+        ssh cannot run. In its own session: Ctrl-C in the terminal is ours to handle, not ssh's to die of."""
+        try:
+            return subprocess.Popen(
+                self.argv(command),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise RemoteError(f"cannot run ssh: {exc.strerror or exc}") from None
+
     def run(
         self, command: Sequence[str], *, input: bytes = b"", timeout: float = 120.0
     ) -> subprocess.CompletedProcess[bytes]:
