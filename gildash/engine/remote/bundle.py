@@ -88,9 +88,10 @@ def _files() -> list[tuple[str, bytes]]:
         for src in sorted(p for p in (rust / "src").rglob("*") if p.is_file()):
             out.append((f"rust_cpu_bench/{src.relative_to(rust).as_posix()}", src.read_bytes()))
     engine = Path(__file__).resolve().parent.parent
-    # The provisioner is stdlib-only but for gildash.engine.paths: both go, under empty packages.
+    # The provisioner and the interpreter search are stdlib-only but for gildash.engine.paths: all three
+    # go, under empty packages.
     out += [("py/gildash/__init__.py", b""), ("py/gildash/engine/__init__.py", b"")]
-    for name in ("paths.py", "provision.py"):
+    for name in ("paths.py", "provision.py", "python_search.py"):
         out.append((f"py/gildash/engine/{name}", (engine / name).read_bytes()))
     return out
 
