@@ -142,6 +142,12 @@ def test_the_probe_is_the_local_one() -> None:
     assert json.loads(argv[-1])["probe"] == PROBE_SCRIPT
 
 
+def test_the_bundle_is_the_same_bytes_in_another_second() -> None:
+    # gzip stamps the time it wrote into its header (bytes 4-8): a deterministic bundle writes 0 there.
+    data, _ = bundle.build_tar()
+    assert data[4:8] == b"\0\0\0\0"
+
+
 def test_the_hosts_interpreter_search_is_bundled_and_runs_on_python_3_9() -> None:
     # The host's discovery imports the bundle's copy of python_search with the host's python3 (3.9+).
     source = Path(python_search.__file__).read_text()

@@ -7,6 +7,7 @@ ends or gildash dies), so nothing of a session outlives it on the host. Never im
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import posixpath
@@ -99,7 +100,11 @@ def _files() -> list[tuple[str, bytes]]:
 def build_tar() -> tuple[bytes, str]:
     """The bundle as gzip'd tar bytes and their sha256 (deterministic: fixed times and owners)."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+    # gzip's own header carries a time too: fixed at 0, or the bytes change every second.
+    with (
+        gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         for name, data in _files():  # tarfile makes the parent directories on the host
             info = tarfile.TarInfo(name)
             info.size = len(data)
