@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import secrets
 import signal
 import subprocess
@@ -255,8 +254,8 @@ def _core_key(cpu: dict[str, Any]) -> tuple[Any, ...] | None:
     return None
 
 
-def _cpu_model() -> str | None:
-    text = _text(PROC + "/cpuinfo") or ""
+def _cpu_model(proc_root: str) -> str | None:
+    text = _text(proc_root + "/cpuinfo") or ""
     for key in ("model name", "Model", "Hardware", "cpu model", "Processor", "cpu"):
         for line in text.splitlines():
             name, sep, value = line.partition(":")
@@ -265,11 +264,19 @@ def _cpu_model() -> str | None:
     return None
 
 
-def _load_average() -> list[float] | None:
+def _load_average(proc_root: str) -> list[float] | None:
     try:
-        return [float(x) for x in (_text(PROC + "/loadavg") or "").split()[:3]] or None
+        load = [float(x) for x in (_text(proc_root + "/loadavg") or "").split()[:3]]
     except ValueError:
-        return None
+        load = []
+    if len(load) == 3:
+        return load
+    if proc_root == PROC:
+        try:
+            return list(os.getloadavg())  # macOS and the BSDs have no /proc (the engine reads facts there)
+        except (AttributeError, OSError):
+            return None
+    return None
 
 
 def python_label() -> str:
@@ -278,8 +285,11 @@ def python_label() -> str:
     return f"{platform.python_implementation()} {platform.python_version()}{'t' if free_threaded else ''}"
 
 
-def machine_facts(sys_root: str = "/sys") -> dict[str, Any]:
-    """The host's facts as far as /proc and /sys tell (unknown: None); never raises."""
+def machine_facts(sys_root: str = "/sys", proc_root: str = PROC) -> dict[str, Any]:
+    """The host's facts as far as /proc and /sys tell (unknown: None); never raises.
+
+    The roots are injectable for tests; gildash.engine.machine.read_machine reads this machine through it.
+    """
     try:
         cpus = _cpus(sys_root)
     except Exception:  # noqa: BLE001 - an odd /sys must not cost the host its other facts
@@ -298,15 +308,14 @@ def machine_facts(sys_root: str = "/sys") -> dict[str, Any]:
         os_name = platform.platform()
     except Exception:  # noqa: BLE001 - platform probes the OS in ways that may fail on odd systems
         os_name = sys.platform
-    load = _load_average()
     return {
         "logical_cores": os.cpu_count(),
         "physical_cores": len(per_core) if complete else None,
         "smt_per_core": max(per_core.values()) if complete else None,
         "usable_cpus": usable,
-        "cpu_model": _cpu_model(),
+        "cpu_model": _cpu_model(proc_root),
         "cpus": cpus,
-        "load_average": load if load is not None and len(load) == 3 else None,
+        "load_average": _load_average(proc_root),
         "python": python_label(),
         "os": os_name,
         "taken_at": time.time(),
@@ -467,6 +476,8 @@ class TreeSampler:
     @staticmethod
     def _cpu_s_of_reaped() -> float:
         """CPU seconds of the agent's reaped children (orphans it adopted; the workload once reaped)."""
+        import resource  # Unix only: the engine imports this module for its machine facts on every OS
+
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         return usage.ru_utime + usage.ru_stime
 

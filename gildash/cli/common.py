@@ -205,20 +205,32 @@ def pick_target(name: str | None, config: Path | None) -> Target:
     raise UsageError("no usable Python interpreter found; see `gildash targets`")
 
 
-def pick_targets(names: Sequence[str] | None, config: Path | None) -> list[Target]:
-    """The named targets in order without repeats, else every available one (Rust included)."""
-    found = discover(config, include_rust=names is None or any(_names_rust(n) for n in names))
+def _rust_wanted(names: Sequence[str] | None) -> bool:
+    return names is None or any(_names_rust(n) for n in names)
+
+
+def _pick_many(
+    found: list[Target], names: Sequence[str] | None, pick: Callable[[str], Target], none_found: str
+) -> list[Target]:
+    """pick(name) for each name in order without repeats, else every available target of found."""
     if names is None:
         chosen = [t for t in found if t.available]
         if not chosen:
-            raise UsageError("no available targets found; see `gildash targets`")
+            raise UsageError(none_found)
         return chosen
-    picked: list[Target] = []
+    picked: dict[str, Target] = {}
     for name in names:
-        target = resolve(name, found)
-        if target.id not in {t.id for t in picked}:
-            picked.append(target)
-    return picked
+        target = pick(name)
+        picked.setdefault(target.id, target)
+    return list(picked.values())
+
+
+def pick_targets(names: Sequence[str] | None, config: Path | None) -> list[Target]:
+    """The named targets in order without repeats, else every available one (Rust included)."""
+    found = discover(config, include_rust=_rust_wanted(names))
+    return _pick_many(
+        found, names, lambda name: resolve(name, found), "no available targets found; see `gildash targets`"
+    )
 
 
 def dashboard_entry(name: str) -> Callable[..., int]:
@@ -297,15 +309,18 @@ def remote_targets(session: RemoteHost, *, include_rust: bool) -> list[Target]:
 def pick_remote_target(session: RemoteHost, name: str | None) -> Target:
     """The host's target with this id, else its first usable GIL Python, else its first usable Python
     (ids only: paths are this machine's)."""
+    from gildash.engine import interpreters
+
     targets = remote_targets(session, include_rust=name is not None and _names_rust(name))
     if name is not None:
-        for t in targets:
-            if t.id == name:
-                if not t.available:
-                    raise UsageError(f"target {t.id} on {session.host} is unavailable: {t.reason}")
-                return t
-        known = ", ".join(t.id for t in targets if t.available) or "none"
-        raise UsageError(f"unknown target {name!r} on {session.host} (known there: {known})")
+        try:
+            target = interpreters.target_by_id(name, targets, where=f" on {session.host}")
+        except interpreters.TargetError as exc:
+            raise UsageError(str(exc)) from None
+        if target is None:
+            known = interpreters.known_ids(targets)
+            raise UsageError(f"unknown target {name!r} on {session.host} (known there: {known})")
+        return target
     python = [t for t in targets if t.available and t.kind == "python"]
     if not python:
         raise UsageError(f"no usable Python interpreter found on {session.host}")
@@ -315,15 +330,10 @@ def pick_remote_target(session: RemoteHost, name: str | None) -> Target:
 
 def pick_remote_targets(session: RemoteHost, names: Sequence[str] | None) -> list[Target]:
     """The host's named targets in order without repeats, else every available one."""
-    found = remote_targets(session, include_rust=names is None or any(_names_rust(n) for n in names))
-    if names is None:
-        chosen = [t for t in found if t.available]
-        if not chosen:
-            raise UsageError(f"no available targets found on {session.host}")
-        return chosen
-    picked: list[Target] = []
-    for name in names:
-        target = pick_remote_target(session, name)
-        if target.id not in {t.id for t in picked}:
-            picked.append(target)
-    return picked
+    found = remote_targets(session, include_rust=_rust_wanted(names))
+    return _pick_many(
+        found,
+        names,
+        lambda name: pick_remote_target(session, name),
+        f"no available targets found on {session.host}",
+    )

@@ -1,18 +1,15 @@
 """Discover and probe interpreters -> `Target`s (plus the Rust baseline).
 
-Owns: finding candidate executables (current interpreter, PATH, pyenv, uv, the provisioning cache,
-the user's config), probing each in a subprocess (in parallel, cached per realpath+mtime), dedupe,
-stable ids and ordering. Never imports textual; never runs a shell.
+Owns: the candidate executables (the current interpreter, the user's config, and engine.python_search's
+PATH, pyenv, uv and provisioning cache), probing each in a subprocess (in parallel, cached per
+realpath+mtime), dedupe, stable ids and ordering. Never imports textual; never runs a shell.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import signal
-import subprocess
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -20,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gildash.engine import paths
+from gildash.engine import python_search
 from gildash.engine.config import TargetEntry, load_config
 from gildash.engine.model import Target
 
@@ -46,11 +43,6 @@ sys.stdout.write(json.dumps({
     "executable": os.path.realpath(sys.executable or ""),
 }))
 """
-
-PY_NAME_PATTERN = r"^(python3(\.\d+t?)?|pypy3(\.\d+)?)$"
-"""Executable names worth probing on PATH and in pyenv/cache bin dirs (not python3.11-config etc.); a
-string because the remote discovery script matches it on the host too."""
-_PY_NAME_RE = re.compile(PY_NAME_PATTERN)
 
 
 class TargetError(Exception):
@@ -79,17 +71,6 @@ class ProbeResult:
 
 _cache: dict[tuple[str, int, tuple[tuple[str, str], ...]], ProbeResult | str] = {}
 _cache_lock = threading.Lock()
-
-
-def probe_env(env_extra: Mapping[str, str] = {}) -> dict[str, str]:
-    """A minimal environment for probes: no PYTHON* from the user's shell, plus env_extra."""
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
-    # pyenv shims need to know where pyenv lives to dispatch.
-    for key in ("PYENV_ROOT", "PYENV_VERSION"):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    env.update(env_extra)
-    return env
 
 
 def probe(executable: str, *, env_extra: Mapping[str, str] = {}, timeout: float = 5.0) -> ProbeResult | str:
@@ -121,29 +102,8 @@ def clear_probe_cache() -> None:
 
 
 def _probe_uncached(exe: str, env_extra: Mapping[str, str], timeout: float) -> ProbeResult | str:
-    try:
-        proc = subprocess.Popen(
-            [exe, "-c", PROBE_SCRIPT],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=probe_env(env_extra),
-            cwd="/",  # a json.py in the cwd must not shadow the stdlib for the probe
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return f"{exe}: cannot execute: {exc.strerror or exc}"
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc.pid)
-        proc.communicate()
-        return f"{exe}: probe timed out after {timeout:g} s"
-    finally:
-        _kill_group(proc.pid)  # a shim's helpers must not outlive the probe
-    return parse_probe(
-        exe, out.decode("utf-8", errors="replace"), err.decode("utf-8", "replace"), proc.returncode
-    )
+    ran = python_search.run_probe(exe, PROBE_SCRIPT, env_extra, timeout)
+    return ran if isinstance(ran, str) else parse_probe(exe, *ran)
 
 
 def parse_probe(exe: str, out: str, err: str, returncode: int | None) -> ProbeResult | str:
@@ -176,13 +136,6 @@ def parse_probe(exe: str, out: str, err: str, returncode: int | None) -> ProbeRe
     return result
 
 
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except OSError:
-        pass
-
-
 # --- candidates ----------------------------------------------------------------------------------
 
 
@@ -198,68 +151,14 @@ class Candidate:
     """The user's config entry it comes from (its id, label and env win), else None."""
 
 
-def _scan_dir(directory: str | Path) -> list[str]:
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        return []
-    found = []
-    for name in names:
-        if _PY_NAME_RE.match(name):
-            full = os.path.join(directory, name)
-            if os.path.isfile(full) and os.access(full, os.X_OK):
-                found.append(full)
-    return found
-
-
-def _uv_pythons() -> list[str]:
-    uv = shutil.which("uv")
-    if uv is None:
-        return []
-    try:
-        out = subprocess.run(
-            [uv, "python", "list", "--output-format", "json", "--only-installed"],
-            capture_output=True,
-            timeout=5,
-            stdin=subprocess.DEVNULL,
-            check=True,
-        ).stdout
-        entries = json.loads(out)
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return []
-    found = []
-    if isinstance(entries, list):
-        for entry in entries:
-            # `variant` tells free-threaded builds apart; the probe confirms it anyway.
-            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-                if entry.get("implementation", "cpython") in ("cpython", "pypy"):
-                    found.append(entry["path"])
-    return found
-
-
 def _candidates(
     config_entries: Sequence[TargetEntry], extra_paths: Sequence[str], search_path: str
 ) -> list[Candidate]:
     out: list[Candidate] = [Candidate(sys.executable, "current")] if sys.executable else []
-    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
-    pyenv_scanned = (pyenv_root / "versions").is_dir()
-    for directory in search_path.split(os.pathsep):
-        # pyenv shims only dispatch to versions/*, scanned directly below; probing them costs a bash
-        # and a pyenv per name, and most fail ("command not found" for non-global versions).
-        if directory and not (pyenv_scanned and _is_shim_dir(directory)):
-            out += [Candidate(p, "PATH") for p in _scan_dir(directory)]
-    for version_dir in sorted((pyenv_root / "versions").glob("*")):
-        out += [Candidate(p, "pyenv") for p in _scan_dir(version_dir / "bin")]
-    out += [Candidate(p, "uv") for p in _uv_pythons()]
-    for build_dir in sorted(paths.pythons_dir().glob("*")):
-        out += [Candidate(p, "cache") for p in _scan_dir(build_dir / "bin")]
+    out += [Candidate(path, source) for path, source in python_search.search(search_path)]
     out += [Candidate(os.path.abspath(p), "extra") for p in extra_paths]
     out += [Candidate(e.path, "config", e) for e in config_entries]
     return out
-
-
-def _is_shim_dir(directory: str) -> bool:
-    return os.path.basename(os.path.normpath(directory)) == "shims"
 
 
 def _is_shim(path: str) -> bool:
@@ -463,19 +362,35 @@ def _rust_unavailable(reason: str) -> Target:
     )
 
 
+def target_by_id(target_id: str, targets: Sequence[Target], *, where: str = "") -> Target | None:
+    """The target with this id, None when no target has it; TargetError when it is unavailable.
+
+    where: said after the id in that error (" on HOST" for a host's targets).
+    """
+    for t in targets:
+        if t.id == target_id:
+            if not t.available:
+                raise TargetError(f"target {t.id!r}{where} is unavailable: {t.reason}")
+            return t
+    return None
+
+
+def known_ids(targets: Sequence[Target]) -> str:
+    """The available targets' ids for an 'unknown target' message ("none" when there is none)."""
+    return ", ".join(t.id for t in targets if t.available) or "none"
+
+
 def resolve_target(id_or_path: str, targets: Sequence[Target]) -> Target:
     """The target with this id, or a probed executable path/command name; TargetError otherwise."""
-    for t in targets:
-        if t.id == id_or_path:
-            if not t.available:
-                raise TargetError(f"target {t.id!r} is unavailable: {t.reason}")
-            return t
-    known = ", ".join(t.id for t in targets if t.available) or "none"
+    target = target_by_id(id_or_path, targets)
+    if target is not None:
+        return target
+    known = known_ids(targets)
     looks_like_path = os.sep in id_or_path or id_or_path.startswith("~")
     if looks_like_path:
         return target_from_path(id_or_path)
     found = shutil.which(id_or_path)
-    if found and _PY_NAME_RE.match(os.path.basename(found)):
+    if found and python_search.is_python_name(os.path.basename(found)):
         return target_from_path(found)
     raise TargetError(
         f"unknown target {id_or_path!r} (known: {known}; or give a path to a Python executable)"

@@ -1,30 +1,25 @@
 """The machine's part of the story: cores, SMT siblings, CPU model, clocks, governor, load, Python and OS.
 
-Owns the MachineFacts shape, the reader (from /sys and /proc, roots injectable for tests; it never
-raises: what the OS does not say is None, shown as "not reported"), the dict round trip used by
-recordings and exports, and the typed warnings a run's thread count raises against the facts.
-Never imports textual, never imports engine.model (model imports this module).
+Owns the MachineFacts shape, the reader (the host agent's reader of /sys and /proc, roots injectable for
+tests; it never raises: what the OS does not say is None, shown as "not reported"), the dict round trip
+used by recordings, exports and the agent's hello, and the typed warnings a run's thread count raises
+against the facts. Never imports textual, never imports engine.model (model imports this module).
 """
 
 from __future__ import annotations
 
-import os
-import platform
-import re
-import sys
-import sysconfig
-import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
+
+from gildash import hostagent
 
 NOT_REPORTED = "not reported"
 """What a fact the OS does not report reads as."""
 
 SYS_ROOT = Path("/sys")
 PROC_ROOT = Path("/proc")
-_CPU_DIR = re.compile(r"cpu(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -107,103 +102,9 @@ def _core_key(c: CpuFacts) -> tuple[Any, ...] | None:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(errors="replace").strip()
-    except (OSError, ValueError):
-        return None
-
-
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
-
-
-def _khz_to_mhz(text: str | None) -> float | None:
-    value = _int(text)
-    return value / 1000.0 if value is not None and value > 0 else None
-
-
 def parse_cpu_list(text: str | None) -> tuple[int, ...]:
     """'0-3,8,10-11' -> (0, 1, 2, 3, 8, 10, 11); () for empty or malformed text."""
-    if not text:
-        return ()
-    out: set[int] = set()
-    try:
-        for part in text.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            lo, _, hi = part.partition("-")
-            out.update(range(int(lo), int(hi or lo) + 1))
-    except ValueError:
-        return ()
-    return tuple(sorted(out))
-
-
-def _read_cpu(cpu_dir: Path, n: int) -> CpuFacts:
-    topo = cpu_dir / "topology"
-    freq = cpu_dir / "cpufreq"
-    return CpuFacts(
-        cpu=n,
-        package=_int(_read(topo / "physical_package_id")),
-        core=_int(_read(topo / "core_id")),
-        siblings=parse_cpu_list(_read(topo / "thread_siblings_list")),
-        current_mhz=_khz_to_mhz(_read(freq / "scaling_cur_freq")),
-        max_mhz=_khz_to_mhz(_read(freq / "cpuinfo_max_freq")),
-        governor=_read(freq / "scaling_governor") or None,
-    )
-
-
-def _read_cpus(sys_root: Path) -> tuple[CpuFacts, ...]:
-    base = sys_root / "devices" / "system" / "cpu"
-    try:
-        entries = [(int(m.group(1)), p) for p in base.iterdir() if (m := _CPU_DIR.match(p.name))]
-    except OSError:
-        return ()
-    online = set(parse_cpu_list(_read(base / "online")))
-    # an offline CPU keeps its directory but has no topology: count only the ones that run
-    return tuple(_read_cpu(p, n) for n, p in sorted(entries) if not online or n in online)
-
-
-def _cpu_model(proc_root: Path) -> str | None:
-    text = _read(proc_root / "cpuinfo") or ""
-    for key in ("model name", "Model", "Hardware", "cpu model", "Processor", "cpu"):
-        for line in text.splitlines():
-            name, sep, value = line.partition(":")
-            if sep and name.strip() == key and value.strip():
-                return value.strip()
-    return None
-
-
-def _load_average(proc_root: Path) -> tuple[float, float, float] | None:
-    text = _read(proc_root / "loadavg")
-    if text:
-        try:
-            a, b, c = (float(x) for x in text.split()[:3])
-            return a, b, c
-        except ValueError:
-            pass
-    if proc_root == PROC_ROOT:
-        try:
-            return os.getloadavg()  # macOS and the BSDs have no /proc
-        except (AttributeError, OSError):
-            return None
-    return None
-
-
-def _affinity() -> tuple[int, ...] | None:
-    try:
-        return tuple(sorted(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return None
-
-
-def _python() -> str:
-    free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-    return f"{platform.python_implementation()} {platform.python_version()}{'t' if free_threaded else ''}"
+    return tuple(hostagent.parse_cpu_list(text))
 
 
 def read_machine(
@@ -211,33 +112,11 @@ def read_machine(
 ) -> MachineFacts:
     """The machine's facts right now; never raises (anything unreadable is None / "not reported").
 
+    The host agent's reader does the reading, so a host over ssh and this machine are read alike.
     affinity=True reads this process's affinity; pass a tuple (or None) to fix it, as tests do.
     """
-    try:
-        cpus = _read_cpus(sys_root)
-    except Exception:  # noqa: BLE001 - an odd /sys must never cost the run its facts
-        cpus = ()
-    keys = [_core_key(c) for c in cpus]
-    known = [k for k in keys if k is not None]
-    per_core: dict[tuple[Any, ...], int] = {}
-    for k in known:
-        per_core[k] = per_core.get(k, 0) + 1
-    try:
-        os_name = platform.platform()
-    except Exception:  # noqa: BLE001 - platform probes the OS in ways that may fail on odd systems
-        os_name = sys.platform
-    return MachineFacts(
-        logical_cores=os.cpu_count(),
-        physical_cores=len(per_core) if per_core and len(known) == len(keys) else None,
-        smt_per_core=max(per_core.values()) if per_core and len(known) == len(keys) else None,
-        usable_cpus=_affinity() if affinity is True else (affinity or None),
-        cpu_model=_cpu_model(proc_root),
-        cpus=cpus,
-        load_average=_load_average(proc_root),
-        python=_python(),
-        os=os_name,
-        taken_at=time.time(),
-    )
+    facts = _from_mapping(hostagent.machine_facts(str(sys_root), str(proc_root)))
+    return facts if affinity is True else replace(facts, usable_cpus=affinity or None)
 
 
 # --- dict round trip -----------------------------------------------------------------------------
@@ -279,8 +158,10 @@ def _cpu_from_dict(data: Any) -> CpuFacts | None:
 
 def machine_from_dict(data: Any) -> MachineFacts | None:
     """Inverse of MachineFacts.to_dict; None for anything that is not such a dict (never raises)."""
-    if not isinstance(data, Mapping):
-        return None
+    return _from_mapping(data) if isinstance(data, Mapping) else None
+
+
+def _from_mapping(data: Mapping[str, Any]) -> MachineFacts:
     raw_cpus = data.get("cpus")
     cpus = tuple(c for c in map(_cpu_from_dict, raw_cpus if isinstance(raw_cpus, list | tuple) else ()) if c)
     load = data.get("load_average")

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from gildash.engine import catalog, paths
 from gildash.engine.machine import MachineFacts, read_machine
 from gildash.engine.model import (
+    CoreSample,
+    ProcSample,
     ProgressEvent,
     RunFinished,
     RunResult,
@@ -548,15 +550,24 @@ class Run:
                 continue
             if sample is None:
                 return
-            self._sample_sum += sample.effective_cores
-            self._sample_count += 1
-            taken = sample
-            if self._tap is not None:
-                self._tap(taken)
-            await self._emit(taken)
-            change = self._stall.sample(sample.t, sample.effective_cores)
-            if change is not None:
-                await self._emit(change)
+            await self._take_sample(sample)
+
+    async def _take_sample(self, sample: ProcSample) -> None:
+        """One sample of the run's processes: counted for the result, recorded, emitted, stall-watched."""
+        self._sample_sum += sample.effective_cores
+        self._sample_count += 1
+        if self._tap is not None:
+            self._tap(sample)
+        await self._emit(sample)
+        change = self._stall.sample(sample.t, sample.effective_cores)
+        if change is not None:
+            await self._emit(change)
+
+    async def _take_cores(self, sample: CoreSample) -> None:
+        """One per-core sample: recorded and emitted."""
+        if self._tap is not None:
+            self._tap(sample)
+        await self._emit(sample)
 
     async def _core_loop(self, interval: float) -> None:
         sampler = CoreSampler()
@@ -568,10 +579,7 @@ class Run:
                 sample = await asyncio.to_thread(sampler.sample)
             except Exception:
                 continue
-            taken_cores = sample
-            if self._tap is not None:
-                self._tap(taken_cores)
-            await self._emit(taken_cores)
+            await self._take_cores(sample)
 
     # --- result --------------------------------------------------------------------------------
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import json
 import os
 import tarfile
+from pathlib import Path
 
 import pytest
 
 from gildash.cli import build_parser
 from gildash.cli.common import UsageError, host_of
 from gildash.cli.python_ft import split_host
+from gildash.engine import python_search
 from gildash.engine.interpreters import PROBE_SCRIPT
 from gildash.engine.model import RunSpec, Target
 from gildash.engine.remote import bundle
@@ -135,8 +138,22 @@ def test_an_answer_discovery_does_not_give_is_one_remote_error(text: str) -> Non
 def test_the_probe_is_the_local_one() -> None:
     from gildash.engine.remote.discovery import discovery_argv
 
-    argv = discovery_argv(None, rust=False)
+    argv = discovery_argv(bundle.Bundle(root="/h/gildash-x", sha256="0"), rust=False)
     assert json.loads(argv[-1])["probe"] == PROBE_SCRIPT
+
+
+def test_the_bundle_is_the_same_bytes_in_another_second() -> None:
+    # gzip stamps the time it wrote into its header (bytes 4-8): a deterministic bundle writes 0 there.
+    data, _ = bundle.build_tar()
+    assert data[4:8] == b"\0\0\0\0"
+
+
+def test_the_hosts_interpreter_search_is_bundled_and_runs_on_python_3_9() -> None:
+    # The host's discovery imports the bundle's copy of python_search with the host's python3 (3.9+).
+    source = Path(python_search.__file__).read_text()
+    ast.parse(source, feature_version=(3, 9))
+    with tarfile.open(fileobj=io.BytesIO(bundle.build_tar()[0])) as tar:
+        assert "py/gildash/engine/python_search.py" in tar.getnames()
 
 
 def test_the_bundle_is_deterministic_and_holds_what_the_host_needs(monkeypatch) -> None:  # type: ignore[no-untyped-def]

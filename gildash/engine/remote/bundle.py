@@ -7,6 +7,7 @@ ends or gildash dies), so nothing of a session outlives it on the host. Never im
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import posixpath
@@ -88,9 +89,10 @@ def _files() -> list[tuple[str, bytes]]:
         for src in sorted(p for p in (rust / "src").rglob("*") if p.is_file()):
             out.append((f"rust_cpu_bench/{src.relative_to(rust).as_posix()}", src.read_bytes()))
     engine = Path(__file__).resolve().parent.parent
-    # The provisioner is stdlib-only but for gildash.engine.paths: both go, under empty packages.
+    # The provisioner and the interpreter search are stdlib-only but for gildash.engine.paths: all three
+    # go, under empty packages.
     out += [("py/gildash/__init__.py", b""), ("py/gildash/engine/__init__.py", b"")]
-    for name in ("paths.py", "provision.py"):
+    for name in ("paths.py", "provision.py", "python_search.py"):
         out.append((f"py/gildash/engine/{name}", (engine / name).read_bytes()))
     return out
 
@@ -98,7 +100,11 @@ def _files() -> list[tuple[str, bytes]]:
 def build_tar() -> tuple[bytes, str]:
     """The bundle as gzip'd tar bytes and their sha256 (deterministic: fixed times and owners)."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+    # gzip's own header carries a time too: fixed at 0, or the bytes change every second.
+    with (
+        gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         for name, data in _files():  # tarfile makes the parent directories on the host
             info = tarfile.TarInfo(name)
             info.size = len(data)

@@ -1,6 +1,7 @@
-"""Target discovery on a host: a stdlib script finds and probes its interpreters (its PATH, pyenv, uv and
-gildash's provisioning cache there) and builds the Rust baseline when cargo exists; the answer becomes
-the same `Target`s as local discovery (interpreters.targets_from_probes), each marked with its host.
+"""Target discovery on a host: a stdlib script finds and probes its interpreters with the bundle's copy of
+engine.python_search (its PATH, pyenv, uv and gildash's provisioning cache there, as local discovery does)
+and builds the Rust baseline when cargo exists; the answer becomes the same `Target`s as local discovery
+(interpreters.targets_from_probes), each marked with its host.
 
 Never imports textual. The script runs with the host's python3 (3.9+, checked by the link's guard).
 """
@@ -13,7 +14,6 @@ from typing import Any
 
 from gildash.engine.interpreters import (
     PROBE_SCRIPT,
-    PY_NAME_PATTERN,
     Candidate,
     ProbeResult,
     parse_probe,
@@ -35,74 +35,28 @@ DISCOVERY_TIMEOUT_S = 60.0
 RUST_BUILD_TIMEOUT_S = 600
 """cargo build --release of the Rust baseline on the host (the first time; later builds are no-ops)."""
 
-# Runs on the host: argv[1] is a JSON object of settings. Prints one JSON object.
+# Runs on the host: argv[1] is a JSON object of settings. Prints one JSON object. The interpreters are
+# found and probed by the bundle's copy of engine.python_search, as local discovery does here.
 _DISCOVER = r"""
-import json, os, re, shutil, subprocess, sys
+import json, os, shutil, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
 opts = json.loads(sys.argv[1])
-name_re = re.compile(opts["pattern"])
+sys.path.insert(0, opts["pythonpath"])
+from gildash.engine import paths, python_search
 home = os.path.expanduser("~")
-cache = os.environ.get("GILDASH_CACHE_DIR") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "gildash")
-def scan(d):
-    try:
-        names = sorted(os.listdir(d))
-    except OSError:
-        return []
-    out = []
-    for n in names:
-        p = os.path.join(d, n)
-        if name_re.match(n) and os.path.isfile(p) and os.access(p, os.X_OK):
-            out.append(p)
-    return out
-cands = []
-pyenv = os.environ.get("PYENV_ROOT") or os.path.join(home, ".pyenv")
-versions = os.path.join(pyenv, "versions")
-pyenv_scanned = os.path.isdir(versions)
-for d in os.environ.get("PATH", "").split(os.pathsep):
-    if d and not (pyenv_scanned and os.path.basename(os.path.normpath(d)) == "shims"):
-        cands += [(p, "PATH") for p in scan(d)]
-if pyenv_scanned:
-    for v in sorted(os.listdir(versions)):
-        cands += [(p, "pyenv") for p in scan(os.path.join(versions, v, "bin"))]
-uv = shutil.which("uv")
-if uv:
-    try:
-        out = subprocess.run([uv, "python", "list", "--output-format", "json", "--only-installed"],
-                             stdin=subprocess.DEVNULL, capture_output=True, timeout=5, check=True).stdout
-        for e in json.loads(out):
-            if isinstance(e, dict) and isinstance(e.get("path"), str) and \
-                    e.get("implementation", "cpython") in ("cpython", "pypy"):
-                cands.append((e["path"], "uv"))
-    except Exception:
-        pass
-pythons = os.path.join(cache, "pythons")
-if os.path.isdir(pythons):
-    for b in sorted(os.listdir(pythons)):
-        cands += [(p, "cache") for p in scan(os.path.join(pythons, b, "bin"))]
 seen, unique = set(), []
-for p, src in cands:
+for p, src in python_search.search(os.environ.get("PATH", "")):
     key = os.path.realpath(p)
     if key not in seen:
         seen.add(key)
         unique.append((p, src))
-env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR",
-                                                    "PYENV_ROOT", "PYENV_VERSION")}
 def probe(item):
     p, src = item
-    try:
-        proc = subprocess.Popen([p, "-c", opts["probe"]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, cwd="/", start_new_session=True)
-    except OSError as exc:
-        return {"path": p, "source": src, "error": "%s: cannot execute: %s" % (p, exc.strerror or exc)}
-    try:
-        out, err = proc.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        return {"path": p, "source": src, "error": "%s: probe timed out after 5 s" % p}
-    return {"path": p, "source": src, "out": out.decode("utf-8", "replace"),
-            "err": err.decode("utf-8", "replace"), "returncode": proc.returncode}
+    ran = python_search.run_probe(p, opts["probe"], {}, 5)
+    if isinstance(ran, str):
+        return {"path": p, "source": src, "error": ran}
+    out, err, code = ran
+    return {"path": p, "source": src, "out": out, "err": err, "returncode": code}
 with ThreadPoolExecutor(max_workers=8) as pool:
     probed = list(pool.map(probe, unique))
 rust = None
@@ -114,7 +68,7 @@ if opts.get("rust_src"):
     if cargo is None:
         rust = {"cargo": None}
     else:
-        tdir = os.path.join(cache, "remote-rust-target")
+        tdir = str(paths.cache_dir() / "remote-rust-target")
         argv = [cargo, "build", "--release", "--offline", "--quiet", "--manifest-path",
                 os.path.join(opts["rust_src"], "Cargo.toml"), "--target-dir", tdir]
         rust = {"cargo": cargo}
@@ -142,12 +96,12 @@ sys.stdout.write(json.dumps({"gildash_discovery": 1, "probed": probed, "rust": r
 """
 
 
-def discovery_argv(bundle: Bundle | None, *, rust: bool) -> list[str]:
-    """The host command that discovers (and, with rust and a bundle, builds the Rust baseline)."""
+def discovery_argv(bundle: Bundle, *, rust: bool) -> list[str]:
+    """The host command that discovers (and, with rust, builds the Rust baseline) using the bundle's files."""
     opts = {
-        "pattern": PY_NAME_PATTERN,
+        "pythonpath": bundle.pythonpath,
         "probe": PROBE_SCRIPT,
-        "rust_src": bundle.rust_src if (rust and bundle is not None) else None,
+        "rust_src": bundle.rust_src if rust else None,
         "rust_timeout": RUST_BUILD_TIMEOUT_S,
         "binary": BINARY_NAME,
     }
@@ -207,7 +161,7 @@ def _rust_from(info: Any) -> Target:
     return make_rust_target(binary, version_from_output(str(info.get("version_out", ""))), "")
 
 
-def discover_remote(link: SshLink, bundle: Bundle | None, *, include_rust: bool = True) -> list[Target]:
+def discover_remote(link: SshLink, bundle: Bundle, *, include_rust: bool = True) -> list[Target]:
     """Every usable interpreter on the link's host (plus the Rust baseline); RemoteError on failure."""
     proc = link.run(
         discovery_argv(bundle, rust=include_rust), timeout=DISCOVERY_TIMEOUT_S + RUST_BUILD_TIMEOUT_S

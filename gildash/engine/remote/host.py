@@ -23,16 +23,7 @@ HELLO_TIMEOUT_S = 20.0
 
 def read_hello(link: SshLink, bundle: Bundle, timeout: float = HELLO_TIMEOUT_S) -> MachineFacts:
     """The host's machine facts, from the hello record of a short `agent watch`; RemoteError on failure."""
-    try:
-        proc = subprocess.Popen(
-            link.argv(watch_command("python3", bundle.agent)),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise RemoteError(f"cannot run ssh: {exc.strerror or exc}") from None
+    proc = link.popen(watch_command("python3", bundle.agent))
     first: list[bytes] = []
 
     def read() -> None:

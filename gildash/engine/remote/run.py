@@ -28,10 +28,7 @@ from gildash.engine.agent_stream import (
     AgentStream,
     run_command,
 )
-from gildash.engine.model import (
-    RunResult,
-    RunSpec,
-)
+from gildash.engine.model import RunResult, RunSpec
 from gildash.engine.remote.host import RemoteHost
 from gildash.engine.remote.ssh import RemoteError
 from gildash.engine.runner import (
@@ -256,18 +253,6 @@ class RemoteRun(Run):
 
     async def _on_proc(self, record: AgentProc) -> None:
         # The local harness clock, like the workload's lines: the stall watch compares the two.
-        sample = replace(record.sample, t=time.monotonic() - self._t0)
-        self._sample_sum += sample.effective_cores
-        self._sample_count += 1
-        taken = sample
-        if self._tap is not None:
-            self._tap(taken)
-        await self._emit(taken)
-        change = self._stall.sample(sample.t, sample.effective_cores)
-        if change is not None:
-            await self._emit(change)
+        await self._take_sample(replace(record.sample, t=time.monotonic() - self._t0))
         if self._core_interval is not None:  # None: the caller shows the host's cores from its own watch
-            cores = record.cores
-            if self._tap is not None:
-                self._tap(cores)
-            await self._emit(cores)
+            await self._take_cores(record.cores)

@@ -145,6 +145,17 @@ def explain(host: str, stderr: str, returncode: int | None) -> str:
     return f"{host}: {last}"
 
 
+def _start_ssh(argv: list[str], stderr: int = subprocess.PIPE) -> subprocess.Popen[bytes]:
+    """ssh with its stdin and stdout piped; RemoteError when it cannot run. In its own session: Ctrl-C in
+    the terminal is ours to handle (stop, clean up), not ssh's to die of."""
+    try:
+        return subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True
+        )
+    except OSError as exc:
+        raise RemoteError(f"cannot run ssh: {exc.strerror or exc}") from None
+
+
 class SshLink:
     """One multiplexed ssh connection to `host`: `open()`, then `argv()`/`run()` commands, then `close()`.
 
@@ -206,16 +217,10 @@ class SshLink:
         ]
         try:
             # stdin stays open for the session: its EOF (our close, or our death) ends the guard.
-            master = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,  # Ctrl-C in the terminal must not cut the link before we clean up
-            )
-        except OSError as exc:
+            master = _start_ssh(argv)
+        except RemoteError:
             self._cleanup_local()
-            raise RemoteError(f"cannot run ssh: {exc.strerror or exc}") from None
+            raise
         self._master = master
         assert master.stderr is not None and master.stdout is not None
         threading.Thread(target=self._collect_stderr, args=(master.stderr,), daemon=True).start()
@@ -323,6 +328,11 @@ class SshLink:
             raise RemoteError(f"lost the connection to {self.host}")
         remote = " ".join(shlex.quote(word) for word in command)
         return [self._ssh, *self._options(), "-o", "ControlMaster=no", "-T", self.host, "--", remote]
+
+    def popen(self, command: Sequence[str], *, stderr: int = subprocess.PIPE) -> subprocess.Popen[bytes]:
+        """Start command on the host, its stdin and stdout piped (closing stdin is its EOF); RemoteError when
+        ssh cannot run."""
+        return _start_ssh(self.argv(command), stderr)
 
     def run(
         self, command: Sequence[str], *, input: bytes = b"", timeout: float = 120.0

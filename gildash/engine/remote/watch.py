@@ -33,16 +33,9 @@ class CoreWatch:
         self.error: str | None = None
         """Why the watch ended before close() (one line); None while it runs."""
         self._closing = False
-        try:
-            self._proc = subprocess.Popen(
-                session.link.argv(watch_command("python3", bundle.agent, interval)),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise RemoteError(f"cannot run ssh: {exc.strerror or exc}") from None
+        self._proc = session.link.popen(
+            watch_command("python3", bundle.agent, interval), stderr=subprocess.DEVNULL
+        )
         self._reader = threading.Thread(target=self._read, name="core-watch", daemon=True)
         self._reader.start()
 
