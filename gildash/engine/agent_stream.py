@@ -62,14 +62,6 @@ class AgentStarted:
 
 
 @dataclass(frozen=True)
-class AgentCores:
-    """The host's per-core load (watch mode)."""
-
-    sample: CoreSample
-    """The sample; its t is local monotonic seconds."""
-
-
-@dataclass(frozen=True)
 class AgentProc:
     """One sample of the workload's tree on the host, with the host's per-core load over the same interval."""
 
@@ -107,7 +99,7 @@ class AgentFailed:
     """One line saying why."""
 
 
-AgentRecord = AgentHello | AgentStarted | AgentCores | AgentProc | AgentStderr | AgentExit | AgentFailed
+AgentRecord = AgentHello | AgentStarted | CoreSample | AgentProc | AgentStderr | AgentExit | AgentFailed
 
 
 def watch_command(python: str, agent: str, interval_s: float = 0.25) -> tuple[str, ...]:
@@ -254,7 +246,7 @@ class AgentStream:
         if kind == "cores":
             cores = build(_CoresWire, obj, "cores")
             percent = _percentages(cores.percent, "cores.percent")
-            return AgentCores(CoreSample(t=self._local(cores.t), percent=percent))
+            return CoreSample(t=self._local(cores.t), percent=percent)  # watch mode: the host's per-core load
         if kind == "stderr":
             return AgentStderr(build(_StderrWire, obj, "stderr").line[:STDERR_LINE_CHARS])
         if kind == "hello":

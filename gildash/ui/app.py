@@ -267,17 +267,9 @@ class GildashApp(App[int]):
             )
 
 
-def make_app(
-    sources: Sources,
-    *,
-    replay: Path | None = None,
-    demo: bool = False,
-    speed: float = 1.0,
-    machines: Machines | None = None,
-) -> GildashApp:
-    """The app over these sources; replay=FILE plays a recording, demo=True loops unattended; machines:
-    the machines `m` switches between (their on-show sources are used; default: this machine alone)."""
-    return GildashApp(sources, replay=replay, demo=demo, speed=speed, machines=machines)
+make_app = GildashApp
+"""The app over these sources (the factory the CLI and UI tests build it with): replay=FILE plays a
+recording, demo=True loops unattended, machines: the machines `m` switches between."""
 
 
 def run_dashboard(

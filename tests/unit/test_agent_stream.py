@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from gildash.engine.agent_stream import (
     AGENT_SOURCE,
-    AgentCores,
     AgentExit,
     AgentFailed,
     AgentHello,
@@ -104,8 +103,8 @@ def test_a_run_s_records_become_engine_values_on_our_clock() -> None:
 
 def test_watch_cores_and_an_error_record() -> None:
     stream = AgentStream(FakeClock(7.0))
-    assert stream.parse(b'{"agent":"cores","t":3.0,"percent":[0,12.5,100]}') == AgentCores(
-        CoreSample(t=7.0, percent=(0.0, 12.5, 100.0))
+    assert stream.parse(b'{"agent":"cores","t":3.0,"percent":[0,12.5,100]}') == CoreSample(
+        t=7.0, percent=(0.0, 12.5, 100.0)
     )
     failed = stream.parse(line(agent="error", message="cannot start\n'x': no such file"))
     assert failed == AgentFailed("cannot start 'x': no such file")
@@ -274,5 +273,5 @@ def test_real_agent_output_parses_without_a_reject(tmp_path: Path) -> None:
     out, _ = watch.communicate(timeout=10)  # closes stdin: the agent ends
     watched = [stream.parse(raw) for raw in out.splitlines()]
     assert stream.rejected == 0, stream.last_reason
-    assert isinstance(watched[0], AgentHello) and all(isinstance(r, AgentCores) for r in watched[1:])
+    assert isinstance(watched[0], AgentHello) and all(isinstance(r, CoreSample) for r in watched[1:])
     assert len(watched) >= 3

@@ -38,10 +38,9 @@ from gildash.engine.runner import (
     RunSpecError,
     build_argv,
 )
-from gildash.engine.stall import STALL_AFTER_S
 
 if TYPE_CHECKING:
-    from gildash.engine.recording import Recorder
+    pass
 
 STARTED_TIMEOUT_S = 30.0
 """The longest the agent may take to start the workload (ssh channel, python3 start-up, fork)."""
@@ -62,26 +61,10 @@ def remote_env(spec: RunSpec) -> dict[str, str]:
 class RemoteRun(Run):
     """A Run whose workload runs on `host` (an open RemoteHost); iterate `updates()` once to drive it."""
 
-    def __init__(
-        self,
-        spec: RunSpec,
-        host: RemoteHost,
-        *,
-        recorder: Recorder | None = None,
-        sample_interval: float = 0.1,
-        core_sample_interval: float | None = 0.25,
-        max_line: int = 1 << 20,
-        stall_after_s: float = STALL_AFTER_S,
-    ) -> None:
-        super().__init__(
-            spec,
-            recorder=recorder,
-            sample_interval=sample_interval,
-            core_sample_interval=core_sample_interval,
-            max_line=max_line,
-            noise_check=False,  # the idle check reads this machine's load, which says nothing of the host's
-            stall_after_s=stall_after_s,
-        )
+    def __init__(self, spec: RunSpec, host: RemoteHost, **options: Any) -> None:
+        """`options`: Run's keyword options (recorder, sample_interval, core_sample_interval, ...)."""
+        # No idle check: it reads this machine's load, which says nothing of the host's.
+        super().__init__(spec, **{**options, "noise_check": False})
         self._host = host
         self._agent_stdin: asyncio.StreamWriter | None = None
         self._agent_started: asyncio.Future[int] | None = None

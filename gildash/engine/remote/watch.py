@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 
-from gildash.engine.agent_stream import AgentCores, AgentStream, watch_command
+from gildash.engine.agent_stream import AgentStream, watch_command
 from gildash.engine.model import CoreSample
 from gildash.engine.remote.host import RemoteHost
 from gildash.engine.remote.ssh import RemoteError
@@ -44,9 +44,9 @@ class CoreWatch:
         assert self._proc.stdout is not None
         for line in iter(self._proc.stdout.readline, b""):
             record = stream.parse(line)
-            if isinstance(record, AgentCores):
+            if isinstance(record, CoreSample):
                 with self._lock:
-                    self._latest = record.sample
+                    self._latest = record
         if not self._closing:
             self.error = f"lost the connection to {self._session.host}"
 
