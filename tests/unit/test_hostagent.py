@@ -468,8 +468,11 @@ def test_the_process_table_is_walked_only_when_a_pid_was_created(monkeypatch: py
         walks: list[str] = []
         real_listdir = os.listdir
 
+        me = threading.get_ident()
+
         def listdir(path: str) -> list[str]:
-            if path == hostagent.PROC:
+            # os.listdir is patched process-wide: a psutil thread left by an earlier test lists /proc too.
+            if path == hostagent.PROC and threading.get_ident() == me:
                 walks.append(path)
             return real_listdir(path)
 
