@@ -151,7 +151,8 @@ class DashboardScreen(Screen[None]):
         elif self.replay is not None:
             self._load_recording(self.replay.path)
         else:
-            self._discover()
+            # After the first frame: discovery's thread would take the GIL from the first render.
+            self.call_after_refresh(self._discover)
         if self.demo:
             from gildash.ui.drivers.demo import demo_loop
 
