@@ -124,6 +124,17 @@ class RunDigester:
     def add(self, update: RunUpdate) -> None:
         """Fold one update in."""
         d = self._current
+        if type(update) is EventReceived and type(update.event) is ProgressEvent:
+            # The hot case (a flood is nearly all progress lines): the branches below, inlined.
+            progress = update.event
+            d.updates += 1
+            lines = d.lines
+            if len(lines) == MAX_LINES:
+                d.skipped += 1
+            lines.append(("out", update.raw))
+            d.progress[progress.worker] = (progress.done, progress.total)
+            d.progress_t = progress.t
+            return
         if isinstance(update, RunStarted) and d.updates:
             self._done.append(d)  # a new run (sweeps): never mix two runs in one digest
             d = self._current = RunDigest()

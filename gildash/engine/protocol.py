@@ -71,6 +71,37 @@ Possessive quantifiers (never give digits back): what follows a number is never 
 the same lines, without the backtracking bookkeeping."""
 
 
+_progress_rows = re.compile(
+    r'^\{"event":"progress","t":((?:0|[1-9][0-9]{0,8}+)(?:\.[0-9]{1,17}+)?+),"worker":(100000|0|[1-9][0-9]{0,4}+),'
+    r'"done":(0|[1-9][0-9]{0,17}+),"total":(0|[1-9][0-9]{0,17}+)\}$',
+    re.MULTILINE,
+).findall
+"""_progress_match for every line of a block at once, narrowed so that a matched line needs no range check:
+t below 1e9 (<= MAX_SECONDS) and worker at most MAX_WORKERS. No character it matches is a newline, so each
+row is one whole line; lines just outside the narrowing (t = 1e9 exactly) take parse_line like any other."""
+
+
+def parse_progress_block(block: str, lines: int) -> list[ProgressEvent] | None:
+    """The events of a block of `lines` lines (joined with newlines) when every line is a progress line in
+    the bundled workloads' exact shape (what parse_line makes of each); None when any line is not.
+
+    A flood is nearly all such blocks: one regex pass and one loop for the lot, no call per line.
+    """
+    rows = _progress_rows(block)
+    if len(rows) != lines:
+        return None
+    new, set_dict, cls = _object_new, _object_setattr, ProgressEvent
+    events: list[ProgressEvent] = []
+    append = events.append
+    for t, worker, done, total in rows:
+        event = new(cls)  # new_progress_event inlined (see parse_line)
+        set_dict(
+            event, "__dict__", {"t": float(t), "worker": int(worker), "done": int(done), "total": int(total)}
+        )
+        append(event)
+    return events
+
+
 class _Invalid(Exception):
     """Internal: a field failed validation; the message becomes MalformedLine.reason."""
 
@@ -362,11 +393,16 @@ def _parse_progress_checked(obj: Mapping[str, Any]) -> ProgressEvent:
 
 
 def _parse_worker_done(obj: Mapping[str, Any]) -> WorkerDoneEvent:
+    return _worker_done(obj, "worker", "duration_s", "cpu_s")
+
+
+def _worker_done(obj: Mapping[str, Any], worker: str, duration: str, cpu: str) -> WorkerDoneEvent:
+    """A worker_done event from the keys a line names its fields by (native and foreign lines differ)."""
     return WorkerDoneEvent(
         t=_t(obj),
-        worker=_req_int(obj, "worker", high=MAX_WORKERS),
-        duration_s=_req_seconds(obj, "duration_s"),
-        cpu_s=_seconds(obj, "cpu_s", required=False),
+        worker=_req_int(obj, worker, high=MAX_WORKERS),
+        duration_s=_req_seconds(obj, duration),
+        cpu_s=_seconds(obj, cpu, required=False),
         result=obj.get("result"),
     )
 
@@ -413,18 +449,32 @@ def _parse_summary(obj: Mapping[str, Any]) -> SummaryEvent:
     ok = obj.get("ok")
     if not isinstance(ok, bool):
         raise _Invalid("'ok' is missing or not a boolean")
+    return _summary(obj, ok, "wall_s", wall_total="wall_total_s", aborted="aborted", metrics=None)
+
+
+def _summary(
+    obj: Mapping[str, Any],
+    ok: bool,
+    wall: str,
+    *,
+    wall_total: str | None,
+    aborted: str | None,
+    metrics: dict[str, Any] | None,
+) -> SummaryEvent:
+    """A summary event from the keys a line names its fields by (None: a foreign line has no such key;
+    metrics None: the line's own 'metrics' object). Fields are checked in the same order for both."""
     return SummaryEvent(
         t=_t(obj),
-        wall_s=_req_seconds(obj, "wall_s"),
-        wall_total_s=_seconds(obj, "wall_total_s", required=False),
+        wall_s=_req_seconds(obj, wall),
+        wall_total_s=None if wall_total is None else _seconds(obj, wall_total, required=False),
         cpu_user_s=_seconds(obj, "cpu_user_s", required=False),
         cpu_sys_s=_seconds(obj, "cpu_sys_s", required=False),
         cpu_s=_seconds(obj, "cpu_s", required=False),
         ok=ok,
         result=obj.get("result"),
         gil_enabled=_opt_bool(obj, "gil_enabled"),
-        aborted=bool(_opt_bool(obj, "aborted")),
-        metrics=_dict(obj, "metrics"),
+        aborted=aborted is not None and bool(_opt_bool(obj, aborted)),
+        metrics=_dict(obj, "metrics") if metrics is None else metrics,
     )
 
 
@@ -469,31 +519,14 @@ def _parse_foreign(obj: Mapping[str, Any]) -> ProtocolEvent:
             cpu_count=_int(obj, "cpu_count", required=False, low=1, high=MAX_WORKERS),
         )
     if "thread_index" in obj and "duration_sec" in obj:
-        return WorkerDoneEvent(
-            t=_t(obj),
-            worker=_req_int(obj, "thread_index", high=MAX_WORKERS),
-            duration_s=_req_seconds(obj, "duration_sec"),
-            cpu_s=_seconds(obj, "cpu_sec", required=False),
-            result=obj.get("result"),
-        )
+        return _worker_done(obj, "thread_index", "duration_sec", "cpu_sec")
     if obj.get("summary") is True:
         ok = obj.get("ok", True)
         if not isinstance(ok, bool):
             raise _Invalid("'ok' is not a boolean")
         threads = _int(obj, "num_threads", required=False, low=0, high=MAX_WORKERS)
-        return SummaryEvent(
-            t=_t(obj),
-            wall_s=_req_seconds(obj, "total_duration_sec"),
-            wall_total_s=None,
-            cpu_user_s=_seconds(obj, "cpu_user_s", required=False),
-            cpu_sys_s=_seconds(obj, "cpu_sys_s", required=False),
-            cpu_s=_seconds(obj, "cpu_s", required=False),
-            ok=ok,
-            result=obj.get("result"),
-            gil_enabled=_opt_bool(obj, "gil_enabled"),
-            aborted=False,
-            metrics={} if threads is None else {"num_threads": threads},
-        )
+        metrics = {} if threads is None else {"num_threads": threads}
+        return _summary(obj, ok, "total_duration_sec", wall_total=None, aborted=None, metrics=metrics)
     raise _Invalid("missing 'event'")
 
 

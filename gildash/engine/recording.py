@@ -216,10 +216,15 @@ class Recorder:
             return
         encode = _ENCODER.encode  # the fast path: these records hold only str, finite floats and bools
         try:
+            # A flood's line costs one C call for its text: the rest of the record is what the encoder would
+            # write around it (keys in order, compact separators, float repr), built once per call.
+            head = '{"kind":"line","run_id":' + encode(run_id) + ',"t":'
             text = "".join(
                 [
                     encode({"kind": "line", "run_id": run_id, "t": t, "raw": raw, "truncated": True}) + "\n"
                     if truncated
+                    else head + float.__repr__(t) + ',"raw":' + encode(raw) + "}\n"
+                    if type(t) is float and math.isfinite(t)
                     else encode({"kind": "line", "run_id": run_id, "t": t, "raw": raw}) + "\n"
                     for t, raw, truncated in lines
                 ]

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import math
+import operator
 import os
 import secrets
 import signal
@@ -26,7 +27,6 @@ from gildash.engine.machine import MachineFacts, read_machine
 from gildash.engine.model import (
     CoreSample,
     ProcSample,
-    ProgressEvent,
     RunFinished,
     RunResult,
     RunSpec,
@@ -36,8 +36,9 @@ from gildash.engine.model import (
     StderrReceived,
     Target,
     new_event_received,
+    new_events_received,
 )
-from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line
+from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line, parse_progress_block
 from gildash.engine.reaper import OWNER_MARKER, RUN_MARKER, kill_marked, owner_value, reap_orphans
 from gildash.engine.record_tap import RunTap
 from gildash.engine.safejson import plain
@@ -73,6 +74,7 @@ STDERR_TAIL_BYTES = 8192
 _QUEUE_BATCHES = 4  # bounded: a flooding workload is throttled through its pipe, never dropped
 _BATCH_MAX = 256  # updates per batch: at most _QUEUE_BATCHES * _BATCH_MAX wait (plus one read in hand)
 _READ_CHUNK = 1 << 16
+_worker_of = operator.attrgetter("worker")
 
 
 class _ExitProtocol(asyncio.subprocess.SubprocessStreamProtocol):
@@ -465,11 +467,11 @@ class Run:
         self,
         stream: asyncio.StreamReader,
         max_line: int,
-        handle: Callable[[list[tuple[bytes, bool]]], Awaitable[None]],
+        handle: Callable[[list[bytes], set[int]], Awaitable[None]],
     ) -> None:
         """Split a stream into lines of at most max_line bytes; the rest of an over-long line is dropped.
 
-        Each read's complete lines go to `handle` in one call as (line, truncated) pairs, in order.
+        Each read's complete lines go to `handle` in one call, in order, with the indexes of those cut.
         """
         buf = bytearray()  # the unfinished line carried over from earlier reads (at most max_line bytes)
         discarding = False  # the current line was already handed on truncated: drop it up to its newline
@@ -477,47 +479,54 @@ class Run:
             chunk = await stream.read(_READ_CHUNK)
             if not chunk:
                 break
-            parts = chunk.split(b"\n")
-            tail = parts.pop()  # after the last newline: an unfinished line (b"" when a newline ended it)
-            if parts:
+            lines = chunk.split(b"\n")
+            tail = lines.pop()  # after the last newline: an unfinished line (b"" when a newline ended it)
+            cut: set[int] = set()
+            if lines:
                 if discarding:
                     discarding = False
-                    del parts[0]  # the end of a line already handed on truncated
+                    del lines[0]  # the end of a line already handed on truncated
                 elif buf:
-                    buf += parts[0]
-                    parts[0] = bytes(buf)
+                    buf += lines[0]
+                    lines[0] = bytes(buf)
                     buf.clear()
-                lines = [(p[:max_line], True) if len(p) > max_line else (p, False) for p in parts]
-            else:
-                lines = []
+                if lines and max(map(len, lines)) > max_line:  # rare: look line by line only then
+                    cut = {i for i, line in enumerate(lines) if len(line) > max_line}
+                    lines = [line[:max_line] for line in lines]
             if not discarding:
                 buf += tail
                 if len(buf) > max_line:
-                    lines.append((bytes(buf[:max_line]), True))
+                    cut.add(len(lines))
+                    lines.append(bytes(buf[:max_line]))
                     buf.clear()
                     discarding = True
             if lines:
-                await handle(lines)
+                await handle(lines, cut)
         if buf and not discarding:
-            await handle([(bytes(buf), False)])
+            await handle([bytes(buf)], set())
 
-    async def _on_stdout(self, lines: list[tuple[bytes, bool]]) -> None:
+    async def _on_stdout(self, lines: list[bytes], cut: set[int]) -> None:
         # One timestamp per read: the lines of one chunk reached us at the same moment.
         t = time.monotonic() - self._t0
-        tally_add = self._tally.add
-        last_progress = self._tally.last_progress
-        updates: list[RunUpdate] = []
-        append = updates.append
-        for data, truncated in lines:
-            text = data.decode("utf-8", "replace")
-            event = parse_line(text, truncated=True) if truncated else parse_line(text)
-            if type(event) is ProgressEvent:
-                last_progress[event.worker] = event  # EventTally.add's first branch, inlined: the hot case
-            elif not text.strip():
-                continue  # a blank line is no event (parse_line called it malformed)
-            else:
-                tally_add(event)
-            append(new_event_received(t, event, text))
+        tally = self._tally
+        events = None
+        if not cut:
+            # One decode for the read (the same text as line by line: a newline never decodes otherwise).
+            block = b"\n".join(lines).decode("utf-8", "replace")
+            events = parse_progress_block(block, len(lines))
+        if events is not None:
+            # A flood's read: every line a well-formed progress line (EventTally.add's first branch).
+            tally.last_progress.update(zip(map(_worker_of, events), events, strict=True))
+            updates: list[RunUpdate] = list(new_events_received(t, events, block.split("\n")))
+        else:
+            updates = []
+            for i, data in enumerate(lines):
+                text = data.decode("utf-8", "replace")
+                if not text.strip():
+                    continue  # a blank line is no event
+                event = parse_line(text, truncated=i in cut)
+                tally.add(event)
+                updates.append(new_event_received(t, event, text))
         if updates:
             resumed = self._stall.output(t)
             if resumed is not None:
@@ -527,10 +536,10 @@ class Run:
             self._tap.batch(updates)
         await self._emit_batch(updates)
 
-    async def _on_stderr(self, lines: list[tuple[bytes, bool]]) -> None:
+    async def _on_stderr(self, lines: list[bytes], _cut: set[int]) -> None:
         t = time.monotonic() - self._t0
         updates: list[RunUpdate] = []
-        for data, _truncated in lines:
+        for data in lines:
             line = data.decode("utf-8", errors="replace").rstrip("\r")
             module = gil_reenabled_module(line)
             if module is not None and self._gil_module is None:

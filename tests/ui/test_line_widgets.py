@@ -128,6 +128,45 @@ async def test_thread_lanes_appear_without_a_layout_inside_their_min_height(monk
         assert lanes.plain_text.splitlines()[1].startswith("T2")
 
 
+async def test_a_hidden_line_widget_never_re_lays_out_the_screen(monkeypatch: Any) -> None:
+    # The lanes are display: none while a run shows its timeline; their pushes must cost no layout pass.
+    lanes = ThreadLanes()
+    lanes.display = False
+    async with RowsApp(lanes).run_test(size=(60, 8)) as pilot:
+        await pilot.pause()
+        calls = spy_refresh(monkeypatch, lanes)
+        for n in range(3):
+            lanes.push_many([((11, 12), (1.0, 0.5 + n / 10))])
+            await pilot.pause()
+        assert not any(layout for _regions, layout in calls)
+        lanes.display = True
+        await pilot.pause()
+        assert lanes.plain_text.splitlines()[1].startswith("T2")  # shown again: drawn from what it holds
+        assert lanes.latest() == [1.0, 0.7]
+
+
+async def test_captioned_figures_re_lay_out_only_when_their_width_changes(monkeypatch: Any) -> None:
+    from gildash.ui.widgets.gauge import CaptionedDigits
+
+    figure = CaptionedDigits("median slice")
+    async with RowsApp(figure).run_test(size=(60, 8)) as pilot:
+        await pilot.pause()
+        calls = spy_refresh(monkeypatch, figure)
+        for text in ("5.2ms", "12.3ms", "150ms"):  # all narrower than the caption: the same width
+            figure.set(text)
+        assert calls and not any(layout for _regions, layout in calls)
+        await pilot.pause()
+        assert figure.size.width == len("median slice") and figure.plain_text.endswith("median slice")
+        calls.clear()
+        figure.set("1234.5ms")  # wider than its caption now
+        assert any(layout for _regions, layout in calls)
+        calls.clear()
+        figure.set("8.0ms", caption="slice")  # narrower again with a shorter caption
+        assert any(layout for _regions, layout in calls)
+        await pilot.pause()
+        assert figure.size.width == figure.width_of("8.0ms") and figure.caption == "slice"
+
+
 async def test_gauge_never_shows_more_cores_than_the_machine_has_while_live() -> None:
     gauge = Gauge(2)
     async with RowsApp(gauge).run_test(size=(30, 8)):

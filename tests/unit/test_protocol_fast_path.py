@@ -13,7 +13,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gildash.engine import protocol
-from gildash.engine.model import EventReceived, ProgressEvent, new_event_received, new_progress_event
+from gildash.engine.model import (
+    EventReceived,
+    ProgressEvent,
+    new_event_received,
+    new_events_received,
+    new_progress_event,
+)
 from gildash.engine.protocol import MAX_SECONDS, MAX_WORKERS, parse_line
 
 EDGE_NUMBERS: list[Any] = [
@@ -109,3 +115,87 @@ def test_fast_constructors_build_the_dataclass_objects() -> None:
     assert repr(update) == repr(EventReceived(1.5, plain, "raw"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         update.raw = "x"  # type: ignore[misc]
+
+
+def block_same(lines: list[str]) -> list[Any] | None:
+    """parse_progress_block of the lines; when it answers, it answers what parse_line says of each."""
+    events = protocol.parse_progress_block("\n".join(lines), len(lines))
+    if events is not None:
+        assert len(events) == len(lines)
+        for event, line in zip(events, lines, strict=True):
+            slow = parse_line(line)
+            assert type(event) is ProgressEvent and event == slow and repr(event) == repr(slow)
+            for f in dataclasses.fields(event):
+                assert type(getattr(event, f.name)) is type(getattr(slow, f.name))
+    return events
+
+
+def canonical(t: str, worker: int, done: int, total: int) -> str:
+    return f'{{"event":"progress","t":{t},"worker":{worker},"done":{done},"total":{total}}}'
+
+
+def test_block_of_canonical_progress_lines_is_parsed_at_once() -> None:
+    lines = [
+        canonical("0.000001", 0, 1, 9),
+        canonical("12.5", 7, 2, 9),
+        canonical("999999999.25", MAX_WORKERS, 0, 0),
+    ]
+    events = block_same(lines)
+    assert events is not None and [e.worker for e in events] == [0, 7, MAX_WORKERS]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "",
+        " ",
+        canonical("0.1", 1, 1, 2) + " ",
+        canonical("0.1", 1, 1, 2) + "\r",
+        canonical("1000000000", 1, 1, 2),  # MAX_SECONDS exactly: valid, but outside the block's narrowing
+        canonical("0.1", MAX_WORKERS + 1, 1, 2),
+        canonical("0.1", 1, 1, 2) + canonical("0.1", 1, 1, 2),
+        '{"event":"start","t":0.0}',
+        "not json",
+    ],
+)
+def test_block_with_any_other_line_is_left_to_parse_line(odd: str) -> None:
+    good = canonical("0.5", 0, 1, 2)
+    for lines in ([odd], [good, odd], [odd, good], [good, odd, good]):
+        assert block_same(lines) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.builds(
+                canonical,
+                st.one_of(
+                    st.sampled_from(["0", "0.0", "1e-06", "01.5", "999999999.999", "1000000000"]),
+                    st.floats(min_value=0, max_value=2e9).map(repr),
+                ),
+                st.one_of(st.sampled_from([0, MAX_WORKERS, MAX_WORKERS + 1, -1]), st.integers(0, 10**6)),
+                st.integers(-1, 10**19),
+                st.integers(-1, 10**19),
+            ),
+            st.text(max_size=8).filter(lambda s: "\n" not in s),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_block_agrees_with_parse_line(lines: list[str]) -> None:
+    events = block_same(lines)
+    fast_shape = all(protocol._progress_rows(line) for line in lines)
+    assert (events is not None) == fast_shape
+
+
+def test_events_received_batch_builds_the_dataclass_objects() -> None:
+    events = [new_progress_event(0.5, 1, 2, 3), parse_line("[1]")]
+    updates = new_events_received(2.5, events, ["a", "[1]"])
+    assert updates == [EventReceived(2.5, events[0], "a"), EventReceived(2.5, events[1], "[1]")]
+    assert [repr(u) for u in updates] == [
+        repr(EventReceived(2.5, e, r)) for e, r in zip(events, ["a", "[1]"], strict=True)
+    ]
+    with pytest.raises(ValueError):
+        new_events_received(0.0, events, ["only one"])

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gildash.engine.model import (
     CoreSample,
@@ -21,6 +24,7 @@ from gildash.engine.model import (
     Target,
 )
 from gildash.engine.recording import (
+    _ENCODER,
     Recorder,
     RecordingError,
     ReplayRun,
@@ -161,6 +165,34 @@ def test_batched_lines_come_back_exactly(tmp_path: Path) -> None:
     assert [(r["t"], r["raw"], r.get("truncated", False)) for r in records] == items
     assert all(r["kind"] == "line" and r["run_id"] == "r" for r in records)
     assert "truncated" not in records[0]  # only truncated lines carry the flag
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 10**20)),
+            st.text(max_size=40),
+            st.booleans(),
+        ),
+        max_size=8,
+    ),
+    st.text(max_size=12),
+)
+def test_line_records_are_what_the_encoder_writes(items: list[tuple[float, str, bool]], run_id: str) -> None:
+    # The fast path for a flood's lines writes byte for byte what encoding each record whole writes.
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "lines.jsonl"
+        with Recorder(path) as rec:
+            rec.lines(run_id, items)
+        written = path.read_text().splitlines()[1:]
+    expected = [
+        _ENCODER.encode(
+            {"kind": "line", "run_id": run_id, "t": t, "raw": raw, **({"truncated": True} if cut else {})}
+        )
+        for t, raw, cut in items
+    ]
+    assert written == expected
 
 
 def test_protocol_1_recording_still_reads_and_replays() -> None:

@@ -277,8 +277,9 @@ def _reference_lines(data: bytes, max_line: int) -> list[tuple[bytes, bool]]:
 async def _pumped(chunks: list[bytes], max_line: int) -> list[list[tuple[bytes, bool]]]:
     calls: list[list[tuple[bytes, bool]]] = []
 
-    async def handle(lines: list[tuple[bytes, bool]]) -> None:
-        calls.append(list(lines))
+    async def handle(lines: list[bytes], cut: set[int]) -> None:
+        assert cut <= set(range(len(lines)))
+        calls.append([(line, i in cut) for i, line in enumerate(lines)])
 
     run = Run(fixture_spec("flood.py", "1"), noise_check=False)
     await run._pump(_Chunks(chunks), max_line, handle)  # type: ignore[arg-type]

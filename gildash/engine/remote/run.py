@@ -200,10 +200,10 @@ class RemoteRun(Run):
 
     # --- the agent's records ----------------------------------------------------------------------
 
-    async def _on_agent(self, lines: list[tuple[bytes, bool]]) -> None:
+    async def _on_agent(self, lines: list[bytes], _cut: set[int]) -> None:
         stream = self._stream
-        stderr_lines: list[tuple[bytes, bool]] = []
-        for data, _truncated in lines:
+        stderr_lines: list[bytes] = []
+        for data in lines:
             record = stream.parse(data)
             if record is None:
                 # Not a record: ssh's own words (connection closed, errors) end up here.
@@ -212,10 +212,10 @@ class RemoteRun(Run):
                     self._ssh_tail = [*self._ssh_tail[-9:], text]
                 continue
             if isinstance(record, AgentStderr):
-                stderr_lines.append((record.line.encode("utf-8"), False))
+                stderr_lines.append(record.line.encode("utf-8"))
                 continue
             if stderr_lines:  # in order: the workload's stderr before what the agent said after it
-                await self._on_stderr(stderr_lines)
+                await self._on_stderr(stderr_lines, set())
                 stderr_lines = []
             if isinstance(record, AgentProc):
                 await self._on_proc(record)
@@ -232,7 +232,7 @@ class RemoteRun(Run):
             elif isinstance(record, AgentFailed):
                 self._agent_error = record.message
         if stderr_lines:
-            await self._on_stderr(stderr_lines)
+            await self._on_stderr(stderr_lines, set())
 
     async def _on_proc(self, record: AgentProc) -> None:
         # The local harness clock, like the workload's lines: the stall watch compares the two.

@@ -152,7 +152,8 @@ class DashboardScreen(Screen[None]):
             self.choice.set_targets(recording_targets(self.sources.recording), note, 0)
             self.run_display.note(f"replay: {note}; press r to play the first run")
         else:
-            self._discover()
+            # After the first frame: discovery's thread would take the GIL from the first render.
+            self.call_after_refresh(self._discover)
         if self.demo:
             from gildash.ui.drivers.demo import demo_loop
 

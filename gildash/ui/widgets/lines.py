@@ -103,7 +103,11 @@ class LineWidget(Widget):
     def changed(self) -> None:
         """What it draws may have changed: repaint the lines that did (re-layout when their count did)."""
         old = self._lines
-        if old is None or not self.is_mounted or self._lines_width != self.size.width:
+        if old is None:
+            # Already stale, its layout asked for: drawn from the current state when next on screen. A hidden
+            # widget (display: none) is never drawn; asking again would lay out the screen at every change.
+            return
+        if not self.is_mounted or self._lines_width != self.size.width:
             self._lines = None
             self.refresh(layout=True)
             return
