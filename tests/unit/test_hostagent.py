@@ -479,6 +479,8 @@ def test_the_process_table_is_walked_only_when_a_pid_was_created(monkeypatch: py
         monkeypatch.setattr(hostagent, "_last_pid", lambda: last_pid[0])
         monkeypatch.setattr(hostagent.os, "listdir", listdir)
         tree = hostagent.Tree(child.pid)
+        # In-process, "the agent's children" would be pytest's: a session-scoped sshd among them.
+        tree.me = -1
         tree.refresh(force=True)
         assert list(tree.members) == [child.pid] and len(walks) == 1
         for _ in range(3):
