@@ -83,6 +83,8 @@ class RunDisplay:
         """The run on show's on-CPU slices (kept when it ends: the panel keeps its last window)."""
         self.timed: bool | None = None
         """The run's workers time themselves (None: its start line has not arrived yet)."""
+        self._timeline_shown = False
+        """The timeline panel is on show instead of the lanes (the screen's -timeline class)."""
         self.zoom_s = ZOOMS_S[1]
         """Seconds across the timeline panel."""
         self._rate = ""
@@ -248,7 +250,11 @@ class RunDisplay:
         self._root.query_one(RunPanel).show(RunPanelState(self.view, next_run))
         processes = spec is not None and spec.executor == "process"
         whose = f"{spec.target.id} · " if spec is not None else ""  # whose figure the gauge shows
-        if self.timeline:
+        # The timeline replaces the lanes once the run says it times itself (or slices came), and stays
+        # through the next run's start: flipping the screen's class restyles ~45 widgets twice a run.
+        if self.timed is not None or self.timeline:
+            self._timeline_shown = bool(self.timed) or bool(self.timeline)
+        if self._timeline_shown:
             title = f"{whose}effective cores · overlap · median on-CPU slice"
         else:
             title = f"{whose}effective cores · {'process' if processes else 'thread'} lanes"
@@ -268,7 +274,7 @@ class RunDisplay:
         shown = spec.target if spec is not None else target
         kind = badge(shown, shown.id in reenabled)[1] if shown is not None else ""
         root = self._root
-        root.set_class(bool(self.timeline), "-timeline")
+        root.set_class(self._timeline_shown, "-timeline")
         root.set_class(kind in ("gil", "forced", "reenabled"), "-gil")
         root.set_class(kind == "ft", "-ft")
         root.set_class(kind == "native", "-native")

@@ -104,3 +104,29 @@ async def test_timeline_fits_80x24() -> None:
         await run_target(pilot, app, "1")
         box = app.dashboard.query_one("#timeline-box")
         assert box.region.height >= 2 + 3 and box.region.bottom <= 23  # both rows and the caption
+
+
+async def test_the_timeline_stays_on_show_from_one_timed_run_to_the_next() -> None:
+    # The screen's -timeline class restyles every panel when it flips: a timed run after a timed run
+    # must not take it off at its start and put it back when its first slices arrive.
+    engine = FakeEngine(timed=True)
+    app = make_app(fake_sources(engine))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_target(pilot, app, "1")
+        dash = app.dashboard
+        assert dash.has_class("-timeline")
+        flips: list[bool] = []
+        set_class = dash.set_class
+
+        def watched(add: bool, *names: str, **kwargs: bool) -> object:
+            if "-timeline" in names and add != dash.has_class("-timeline"):
+                flips.append(add)
+            return set_class(add, *names, **kwargs)
+
+        dash.set_class = watched  # type: ignore[method-assign]
+        engine.delay = 0.02  # updates arrive over ~1 s: the start shows before the first slices
+        await pilot.press("r")
+        await wait_for(pilot, lambda: not dash.running and len(engine.runs) == 2, timeout=20)
+        await pilot.pause()
+        assert flips == []
+        assert dash.has_class("-timeline")
