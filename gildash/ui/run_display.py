@@ -152,7 +152,7 @@ class RunDisplay:
             self._finished(digest.finished.result)
 
     def _started(self, update: RunStarted, context: RunContext) -> None:
-        self._root.set_class(False, "-failed")
+        self._root.query_one("#run-box").set_class(False, "-failed")
         self.stopwatch.start(self._clock())
         self.timeline = TimelineBuilder()
         self.timed = None
@@ -172,7 +172,7 @@ class RunDisplay:
 
     def _finished(self, result: RunResult) -> None:
         self.last_result = result
-        self._root.set_class(result.status != "ok", "-failed")
+        self._root.query_one("#run-box").set_class(result.status != "ok", "-failed")
         self._root.query_one(CompareStrip).show(compare(self._chart_runs(), result))
         self.stopwatch.stop()
         self.view = replace(
@@ -273,11 +273,13 @@ class RunDisplay:
         self._title("#timeline-box", f"On-CPU timeline · last {fmt_span(self.zoom_s)} {when}".rstrip())
         shown = spec.target if spec is not None else target
         kind = badge(shown, shown.id in reenabled)[1] if shown is not None else ""
-        root = self._root
-        root.set_class(self._timeline_shown, "-timeline")
-        root.set_class(kind in ("gil", "forced", "reenabled"), "-gil")
-        root.set_class(kind == "ft", "-ft")
-        root.set_class(kind == "native", "-native")
+        q = self._root.query_one
+        for box in (q("#timeline-box"), q("#meter-box")):
+            box.set_class(self._timeline_shown, "-timeline")
+        gauge = q(Gauge)
+        gauge.set_class(kind in ("gil", "forced", "reenabled"), "-gil")
+        gauge.set_class(kind == "ft", "-ft")
+        gauge.set_class(kind == "native", "-native")
 
     def _title(self, selector: str, title: str) -> None:
         # A border title set again repaints the border: set it only when its words change.

@@ -179,7 +179,9 @@ async def test_dashboard_names_the_failure(name: str, words: tuple[str, ...], in
         for word in words:
             assert word in status, status
         assert in_log in log_text(dash)
-        assert dash.has_class("-failed") is (dash.last_result is not None and dash.last_result.status != "ok")
+        assert dash.query_one("#run-box").has_class("-failed") is (
+            dash.last_result is not None and dash.last_result.status != "ok"
+        )
         await assert_keys_answered(pilot, dash)  # and still alive afterwards
     assert_nothing_left(runs[0])
 

@@ -57,7 +57,7 @@ async def test_discovery_lists_targets_with_badges(app: GildashApp) -> None:
         assert "[GIL forced on]" in rows[2]  # whole at 80 columns too (it was cut there)
         assert "unavailable: not found on PATH" in rows[4]
         assert dash.selection.target == PY311  # the interpreter running gildash is preselected
-        assert dash.has_class("-gil")
+        assert dash.query_one(Gauge).has_class("-gil")
 
 
 async def test_select_toggle_gil_twin_and_config_keys(app: GildashApp) -> None:
@@ -65,10 +65,10 @@ async def test_select_toggle_gil_twin_and_config_keys(app: GildashApp) -> None:
         dash = await discovered(pilot, app)
         await pilot.press("2")
         assert dash.selection.target == PY313T
-        assert dash.has_class("-ft") and not dash.has_class("-gil")
+        assert dash.query_one(Gauge).has_class("-ft") and not dash.query_one(Gauge).has_class("-gil")
         await pilot.press("g")
         assert dash.selection.target == PY313T_GIL
-        assert dash.has_class("-gil")
+        assert dash.query_one(Gauge).has_class("-gil")
         await pilot.press("g")
         assert dash.selection.target == PY313T
         await pilot.press("w", "plus", "plus", "minus", "z", "p")
@@ -92,7 +92,7 @@ async def test_gil_run_shows_one_core_and_half_lanes(app: GildashApp, engine: Fa
         assert dict((w, (d, t)) for w, d, t in panel.state.run.progress) == {0: (100, 100), 1: (100, 100)}
         assert panel.status_text.startswith("ok · wall 1.25 s")
         assert app.history.runs[0].target == PY311
-        assert not dash.has_class("-running")
+        assert not dash.query_one("#run-box").has_class("-running")
 
 
 async def test_free_threaded_run_fills_both_cores(app: GildashApp) -> None:
@@ -112,7 +112,7 @@ async def test_gauge_is_live_while_running(engine: FakeEngine) -> None:
         dash = await discovered(pilot, app)
         await pilot.press("2", "r")
         await wait_for(pilot, lambda: dash.query_one(Gauge).value == 1.95)
-        assert dash.running and dash.has_class("-running")
+        assert dash.running and dash.query_one("#run-box").has_class("-running")
         assert dash.query_one(RunPanel).state.run.phase == "running"
         await pilot.press("x")
         await finished(pilot, app)
@@ -131,7 +131,7 @@ async def test_stop_calls_run_stop(engine: FakeEngine) -> None:
         await finished(pilot, app)
         assert engine.runs[0].stopped and engine.runs[0].finished
         assert dash.query_one(RunPanel).status_text.startswith("stopped")
-        assert dash.has_class("-failed")
+        assert dash.query_one("#run-box").has_class("-failed")
 
 
 async def test_quit_during_run_asks_and_stops(engine: FakeEngine) -> None:
@@ -432,7 +432,7 @@ async def test_gauge_digits_take_the_selected_targets_colour(app: GildashApp) ->
         ft = ink()
         await pilot.press("1")
         await pilot.pause()
-        assert gil != ft and ink() == gil  # cached strips follow the screen's -gil / -ft classes
+        assert gil != ft and ink() == gil  # cached strips follow the gauge's -gil / -ft classes
 
 
 async def test_live_runs_record_the_core_samples_the_dashboard_draws(

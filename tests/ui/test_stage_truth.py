@@ -21,6 +21,7 @@ from gildash.engine.model import RunSpec
 from gildash.engine.sweep import summarize
 from gildash.ui.app import GildashApp, make_app
 from gildash.ui.widgets.cores import STRIP_EVERY, CoresPanel
+from gildash.ui.widgets.gauge import Gauge
 from gildash.ui.widgets.log_view import LogView
 from gildash.ui.widgets.run_panel import RunPanel, status_line
 from gildash.ui.widgets.targets import TargetsPanel
@@ -80,7 +81,8 @@ async def test_changing_the_selection_after_a_run_keeps_the_run_on_show(app: Gil
         assert "py3.13t+gil" in next_line(app)
         assert "1.95 cores" in app.dashboard.query_one(RunPanel).status_text
         # The gauge shows the free-threaded run's figure, in the free-threaded colour.
-        assert app.dashboard.has_class("-ft") and not app.dashboard.has_class("-gil")
+        gauge = app.dashboard.query_one(Gauge)
+        assert gauge.has_class("-ft") and not gauge.has_class("-gil")
 
 
 async def test_demo_sweep_labels_each_run_by_its_own_target(

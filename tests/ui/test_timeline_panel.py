@@ -43,7 +43,9 @@ async def test_gil_rows_interlock_and_free_threaded_rows_run_side_by_side() -> N
     app = make_app(fake_sources(engine))
     async with app.run_test(size=(120, 40)) as pilot:
         await run_target(pilot, app, "1")
-        assert app.dashboard.has_class("-timeline")  # the timeline replaced the lanes
+        assert app.dashboard.query_one("#timeline-box").has_class(
+            "-timeline"
+        )  # the timeline replaced the lanes
         w0, w1 = rows(app)[0][4:], rows(app)[1][4:]
         assert "█" in w0 and "█" in w1
         # Never both on the CPU in the same cell: the zipper.
@@ -74,7 +76,7 @@ async def test_a_command_that_does_not_time_itself_keeps_the_lanes_and_says_why(
     app = make_app(fake_sources(engine))
     async with app.run_test(size=(120, 40)) as pilot:
         await run_target(pilot, app, "1")
-        assert not app.dashboard.has_class("-timeline")
+        assert not app.dashboard.query_one("#timeline-box").has_class("-timeline")
         title = str(app.dashboard.query_one("#meter-box").border_title)
         assert "thread lanes" in title and "does not time itself" in title
 
@@ -114,19 +116,20 @@ async def test_the_timeline_stays_on_show_from_one_timed_run_to_the_next() -> No
     async with app.run_test(size=(120, 40)) as pilot:
         await run_target(pilot, app, "1")
         dash = app.dashboard
-        assert dash.has_class("-timeline")
+        box = dash.query_one("#timeline-box")
+        assert box.has_class("-timeline")
         flips: list[bool] = []
-        set_class = dash.set_class
+        set_class = box.set_class
 
         def watched(add: bool, *names: str, **kwargs: bool) -> object:
-            if "-timeline" in names and add != dash.has_class("-timeline"):
+            if "-timeline" in names and add != box.has_class("-timeline"):
                 flips.append(add)
             return set_class(add, *names, **kwargs)
 
-        dash.set_class = watched  # type: ignore[method-assign]
+        box.set_class = watched  # type: ignore[method-assign]
         engine.delay = 0.02  # updates arrive over ~1 s: the start shows before the first slices
         await pilot.press("r")
         await wait_for(pilot, lambda: not dash.running and len(engine.runs) == 2, timeout=20)
         await pilot.pause()
         assert flips == []
-        assert dash.has_class("-timeline")
+        assert box.has_class("-timeline")

@@ -167,7 +167,8 @@ class DashboardScreen(Screen[None]):
         self.query_one(Banner).show("demo — press q to quit" if self.demo else mode, bold=self.demo)
 
     def watch_running(self, running: bool) -> None:
-        self.set_class(running, "-running")
+        for box in self.query("#run-box, #meter-box"):
+            box.set_class(running, "-running")
 
     # --- discovery, workers ---------------------------------------------------------------------------
 
