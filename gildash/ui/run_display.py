@@ -84,7 +84,7 @@ class RunDisplay:
         self.timed: bool | None = None
         """The run's workers time themselves (None: its start line has not arrived yet)."""
         self._timeline_shown = False
-        """The timeline panel is on show instead of the lanes (the screen's -timeline class)."""
+        """The timeline panel is on show instead of the lanes (the -timeline class of its boxes)."""
         self.zoom_s = ZOOMS_S[1]
         """Seconds across the timeline panel."""
         self._rate = ""

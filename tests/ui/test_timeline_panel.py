@@ -109,7 +109,7 @@ async def test_timeline_fits_80x24() -> None:
 
 
 async def test_the_timeline_stays_on_show_from_one_timed_run_to_the_next() -> None:
-    # The screen's -timeline class restyles every panel when it flips: a timed run after a timed run
+    # The -timeline class restyles its boxes when it flips: a timed run after a timed run
     # must not take it off at its start and put it back when its first slices arrive.
     engine = FakeEngine(timed=True)
     app = make_app(fake_sources(engine))
