@@ -214,6 +214,10 @@ def wait_children(dash: Dashboard, present: bool, timeout: float, interval: floa
 # --- 1. observer cost --------------------------------------------------------------------------------
 
 
+OBSERVER_RUNS = 3
+"""Runs figure 1b takes the median of."""
+
+
 def bench_observer(bench: Bench) -> None:
     from gildash.ui.screens.dashboard import TICK_S
 
@@ -242,24 +246,33 @@ def bench_observer(bench: Bench) -> None:
         select(dash, bench.key_of(target), target.id)
         dash.send("z")  # medium -> large: long enough to average over several seconds
         dash.wait_text("· large (", timeout=5)
-        dash.send("r")
-        if not wait_children(dash, True, timeout=15, interval=0.02):
-            raise RuntimeError("pressing r started no workload process")
-        c0, t0 = dash.own_cpu_s(), time.perf_counter()
-        wait_children(dash, False, timeout=120, interval=0.1)
-        c1, t1 = dash.own_cpu_s(), time.perf_counter()
-        streaming = 100.0 * (c1 - c0) / (t1 - t0)
-        _seconds, screen = dash.wait_for(lambda s: " · wall " in s, timeout=10)
-        status = status_segment(screen)
+        # Three runs, the median: one run's figure is ~0.3 CPU s counted in 10 ms ticks, and the first run of
+        # a session also pays its one-off layout (the lanes give way to the timeline).
+        runs: list[tuple[float, float, float]] = []  # (% of a core, CPU s, run seconds)
+        status = ""
+        for _ in range(OBSERVER_RUNS):
+            dash.send("r")
+            if not wait_children(dash, True, timeout=15, interval=0.02):
+                raise RuntimeError("pressing r started no workload process")
+            c0, t0 = dash.own_cpu_s(), time.perf_counter()
+            wait_children(dash, False, timeout=120, interval=0.1)
+            c1, t1 = dash.own_cpu_s(), time.perf_counter()
+            runs.append((100.0 * (c1 - c0) / (t1 - t0), c1 - c0, t1 - t0))
+            _seconds, screen = dash.wait_for(lambda s: " · wall " in s, timeout=10)
+            status = status_segment(screen)
+            time.sleep(1.0)  # the run's end drawn and settled before the next r
+        streaming, cpu_s, run_s = sorted(runs)[len(runs) // 2]
+        each = ", ".join(f"{pct:.2f}" for pct, _c, _t in runs)
         bench.add(
             Figure(
                 "1b",
-                f"dashboard CPU while a run streams (% of one core, workload excluded; {target.id} large)",
+                f"dashboard CPU while a run streams (% of one core, workload excluded; {target.id} large, "
+                f"median of {OBSERVER_RUNS} runs)",
                 streaming,
                 "%",
                 "<= 2 %",
                 at_most(streaming, 2.0),
-                f"{c1 - c0:.3f} CPU s over a {t1 - t0:.1f} s run; run: {status[:60]}",
+                f"{cpu_s:.3f} CPU s over a {run_s:.1f} s run (runs: {each} %); run: {status[:60]}",
             )
         )
     finally:
