@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from gildash.engine.config import Config
@@ -94,13 +94,19 @@ def recording_path(*words: str) -> Path:
 def prune_recordings(config: Path | None, keep: Sequence[Path] = ()) -> None:
     """Hold the default recordings folder to its cap (`[recordings] max_mb`) before a new recording goes
     into it: the oldest recordings not in use and not in keep go first, each removal said in one line."""
-    from gildash.engine import retention
     from gildash.engine.config import ConfigError, load_config
 
     try:
         cap = load_config(config).recordings_max_mb
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    prune_to(cap, keep)
+
+
+def prune_to(cap: int | None, keep: Sequence[Path] = ()) -> None:
+    """prune_recordings with the cap already read (`[recordings] max_mb`; None: the default)."""
+    from gildash.engine import retention
+
     try:
         pruned = retention.prune_default(cap, keep=keep)
     except OSError as exc:  # the cap is housekeeping: never worth the run
@@ -233,13 +239,13 @@ def pick_targets(names: Sequence[str] | None, config: Path | None) -> list[Targe
     )
 
 
-def dashboard_entry(name: str) -> Callable[..., int]:
+def dashboard_entry(name: str) -> Callable[..., Any]:
     """An entry point of gildash.ui.app; the dashboard missing (textual not installed) is a UsageError."""
     try:
         from gildash.ui import app
     except ImportError as exc:
         raise UsageError(f"the dashboard is unavailable ({exc})") from None
-    entry: Callable[..., int] = getattr(app, name)
+    entry: Callable[..., Any] = getattr(app, name)
     return entry
 
 

@@ -17,10 +17,16 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     config: Path | None = getattr(args, "config", None)
     settings = common.check_config(config)
     run = common.dashboard_entry("run_dashboard")
+    if getattr(args, "record_dir", None) is None:
+        common.prune_to(settings.recordings_max_mb)  # the default folder this session records into
     host = common.host_of(args)
-    if host is None:
-        return int(run(args, settings))
     try:
-        return int(run(args, settings, host=host, progress=common.ProgressLine().show))
+        if host is None:
+            lost = run(args, settings)
+        else:
+            lost = run(args, settings, host=host, progress=common.ProgressLine().show)
     except RemoteError as exc:
         raise common.UsageError(str(exc)) from None
+    for line in lost:  # host connections lost while the dashboard was open
+        common.error(line)
+    return common.EXIT_USAGE if lost else common.EXIT_OK

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import sys
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -23,7 +22,7 @@ from gildash.engine.config import Config
 from gildash.engine.history import SessionHistory
 from gildash.engine.recording import Recording
 from gildash.engine.remote.ssh import RemoteError
-from gildash.engine.retention import prune_default, prune_notes, recordings_dir
+from gildash.engine.retention import recordings_dir
 from gildash.ui.commands import all_key_actions, palette_commands
 from gildash.ui.machines import Machines, Opened, open_remote
 from gildash.ui.screens.confirm import ConfirmScreen
@@ -278,17 +277,14 @@ def run_dashboard(
     *,
     host: str | None = None,
     progress: Callable[[str], None] | None = None,
-) -> int:
+) -> list[str]:
     """`gildash`: the live dashboard, with the config the CLI read and checked (settings), offering this
     machine and the config's hosts; host: open that one first and start on it (RemoteError when it
-    cannot be opened; progress(text) says so meanwhile, progress('') clears). Exit 2 when a host's
-    connection was lost (each said in one line)."""
+    cannot be opened; progress(text) says so meanwhile, progress('') clears). Returns one line per host
+    connection lost while it was open (the CLI prints them)."""
     config: Path | None = getattr(args, "config", None)
     # Every live run is recorded (kill -9 of the dashboard loses at most the line in flight).
-    record_dir: Path | None = getattr(args, "record_dir", None)
-    if record_dir is None:
-        record_dir = recordings_dir()
-        _prune_recordings(settings.recordings_max_mb)
+    record_dir: Path = getattr(args, "record_dir", None) or recordings_dir()
     open_host = partial(open_remote, record_dir=record_dir)
     start: tuple[str, Opened] | None = None
     if host is not None:
@@ -305,16 +301,7 @@ def run_dashboard(
         make_app(machines.sources, machines=machines).run()
     finally:
         machines.close_all()
-    for line in machines.lost:
-        print(f"gildash: error: {line}", file=sys.stderr)
-    return 2 if machines.lost else 0
-
-
-def _prune_recordings(max_mb: int | None) -> None:
-    """Hold the default recordings folder to its cap before this session adds to it; said on stderr (it
-    stays readable above the prompt after the dashboard exits)."""
-    for line in prune_notes(prune_default(max_mb), max_mb):
-        print(f"gildash: {line}", file=sys.stderr)
+    return list(machines.lost)
 
 
 def run_replay(path: Path, speed: float = 1.0, recording: Recording | None = None) -> int:

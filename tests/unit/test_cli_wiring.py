@@ -264,6 +264,23 @@ def test_dashboard_prunes_the_default_folder(
     assert "removed 1 old recording(s)" in capsys.readouterr().err
 
 
+def test_a_recordings_folder_that_cannot_be_sized_still_opens_the_dashboard(
+    xdg: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gildash.engine import retention
+    from gildash.ui.app import GildashApp
+
+    def unreadable(*_a: object, **_k: object) -> list[Path]:
+        raise PermissionError("permission denied")
+
+    started: list[bool] = []
+    monkeypatch.setattr(GildashApp, "run", lambda self, *a, **k: started.append(True))
+    monkeypatch.setattr(retention, "prune_default", unreadable)
+    assert main([]) == 0  # the cap is housekeeping: a warning, never the session
+    assert started == [True]
+    assert "warning: cannot check the size of" in capsys.readouterr().err
+
+
 def test_docs_document_the_recordings_cap() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
     assert "[recordings]" in docs and "max_mb" in docs
