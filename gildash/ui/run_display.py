@@ -251,7 +251,7 @@ class RunDisplay:
         processes = spec is not None and spec.executor == "process"
         whose = f"{spec.target.id} · " if spec is not None else ""  # whose figure the gauge shows
         # The timeline replaces the lanes once the run says it times itself (or slices came), and stays
-        # through the next run's start: flipping the screen's class restyles ~45 widgets twice a run.
+        # through the next run's start: each flip of -timeline restyles its boxes and lays them out.
         if self.timed is not None or self.timeline:
             self._timeline_shown = bool(self.timed) or bool(self.timeline)
         if self._timeline_shown:
