@@ -8,7 +8,6 @@ tells the screen, which redraws the run panel's "next" row. Never what is runnin
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -61,11 +60,7 @@ class SelectionControl:
         """The targets on offer (discovery's or a recording's), with a note for the panel."""
         self.selection = self.selection.with_targets(targets, index)
         self.show(note)
-        if not self.discovered.is_set():
-            self.discovered.set()
-            # Start-up is over: its objects (widgets, CSS, discovery) live as long as the app. Frozen, they
-            # are no longer rescanned by every full collection (~25 ms each, mid-run, on this machine).
-            gc.freeze()
+        self.discovered.set()
 
     def _select(self, selection: Selection) -> None:
         moved = selection.index != self.selection.index

@@ -8,6 +8,7 @@ run's own RunSpec) are two values, and every panel says which one it shows.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -191,6 +192,10 @@ class DashboardScreen(Screen[None]):
             self.run_display.over(self.runs.session.stop_requested)
         if worker.group == "discover" and state == WorkerState.SUCCESS:
             self.choice.set_targets(worker.result or [], "")
+        if worker.group == "discover" and worker.is_finished:
+            # Start-up is over: its objects (widgets, CSS, discovery) live as long as the app. Frozen, they
+            # are no longer rescanned by every full collection (~25 ms each, mid-run, on this machine).
+            gc.freeze()
 
     @property
     def last_result(self) -> RunResult | None:
