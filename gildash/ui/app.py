@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.screen import Screen
 
 from gildash.engine.config import Config
@@ -73,6 +74,14 @@ class GildashApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # While the dashboard is being replaced there is none: the app's keys wait for the new one.
         return not self._swapping
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        if driver.__name__ == "LinuxDriver":  # a terminal (not headless, web or Windows): the quiet one
+            from gildash.ui.terminal_driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return driver
 
     def get_default_screen(self) -> Screen[Any]:
         return self._new_dashboard()
