@@ -294,7 +294,9 @@ class RunDisplay:
         if self._timeline_cache is not None and self._timeline_cache[0] == key:
             return self._timeline_cache[1]  # no new slices: the same window (and no repaint)
         if not self.timeline:
-            state = TimelineState(span_s=self.zoom_s, processes=processes)
+            spec = self.view.spec
+            workers = spec.threads if spec is not None else 0
+            state = TimelineState(span_s=self.zoom_s, processes=processes, workers=workers)
         else:
             end = self.timeline.latest
             if over:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fakes import PY311, make_result
 from textual.app import App, ComposeResult
+from textual.containers import Vertical
 from textual.geometry import Region
 
 from gildash.engine.model import RunSpec
@@ -143,6 +144,36 @@ async def test_a_hidden_line_widget_never_re_lays_out_the_screen(monkeypatch: An
         await pilot.pause()
         assert lanes.plain_text.splitlines()[1].startswith("T2")  # shown again: drawn from what it holds
         assert lanes.latest() == [1.0, 0.7]
+
+
+class BoxApp(App[None]):
+    def __init__(self, widget: Any) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield self.widget
+
+
+async def test_a_line_widget_hidden_after_it_was_drawn_asks_no_layout(monkeypatch: Any) -> None:
+    # The lanes are drawn until a run shows its timeline, then hidden from above (the meter box's class):
+    # their next push must not lay out the whole screen.
+    lanes = ThreadLanes()
+    async with BoxApp(lanes).run_test(size=(60, 8)) as pilot:
+        lanes.push_many([((11, 12), (1.0, 0.5))])
+        await pilot.pause()
+        assert lanes.plain_text.splitlines()[1].startswith("T2")
+        pilot.app.query_one("#box").display = False
+        await pilot.pause()
+        calls = spy_refresh(monkeypatch, lanes)
+        for n in range(3):
+            lanes.push_many([((11, 12, 13), (1.0, 0.5, n / 10))])
+            await pilot.pause()
+        assert not any(layout for _regions, layout in calls)
+        pilot.app.query_one("#box").display = True
+        await pilot.pause()
+        assert lanes.plain_text.splitlines()[2].startswith("T3")  # shown again: drawn from what it holds
 
 
 async def test_captioned_figures_re_lay_out_only_when_their_width_changes(monkeypatch: Any) -> None:

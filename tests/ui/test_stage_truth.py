@@ -217,11 +217,11 @@ async def test_replay_elapsed_stands_still_while_paused(tmp_path: Path) -> None:
         paused_at = app.dashboard.run_display.view.elapsed
         assert paused_at == pytest.approx(1.0)
         now[0] += 30.0
-        await pilot.pause(0.6)
+        await pilot.pause(1.1)  # a run's frames come once a second: at least one frame drawn meanwhile
         assert app.dashboard.run_display.view.elapsed == paused_at
         await pilot.press("space")
         now[0] += 2.0
-        await pilot.pause(0.6)
+        await pilot.pause(1.1)
         assert app.dashboard.run_display.view.elapsed == pytest.approx(3.0)
         await app.dashboard.runs.stop_and_wait()
 

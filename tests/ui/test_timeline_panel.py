@@ -133,3 +133,33 @@ async def test_the_timeline_stays_on_show_from_one_timed_run_to_the_next() -> No
         await pilot.pause()
         assert flips == []
         assert box.has_class("-timeline")
+
+
+async def test_the_timeline_keeps_its_height_from_a_run_s_start_to_its_first_slices() -> None:
+    # The rows for the run's workers are there from its start: a height change then would lay out the
+    # whole screen at every run's start and again at its first slices.
+    engine = FakeEngine(timed=True)
+    app = make_app(fake_sources(engine))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_target(pilot, app, "1")
+        dash = app.dashboard
+        timeline = dash.query_one(TimelineRows)
+        height = timeline.size.height
+        layouts: list[int] = []
+        refresh = timeline.refresh
+
+        def watched(*regions: object, **kwargs: bool) -> object:
+            if kwargs.get("layout"):
+                layouts.append(len(timeline.lines))
+            return refresh(*regions, **kwargs)  # type: ignore[arg-type]
+
+        timeline.refresh = watched  # type: ignore[method-assign]
+        engine.delay = 0.02  # updates arrive over ~1 s: the start shows before the first slices
+        await pilot.press("r")
+        await wait_for(pilot, lambda: dash.running)
+        await pilot.pause(0.1)
+        assert rows(app)[0].startswith("one row per worker")  # waiting for slices, rows kept
+        await wait_for(pilot, lambda: not dash.running and len(engine.runs) == 2, timeout=20)
+        await pilot.pause()
+        assert layouts == []
+        assert timeline.size.height == height

@@ -46,8 +46,9 @@ if TYPE_CHECKING:
 
 TICK_S = 0.25
 """Core sampling and screen update period (4 Hz): run updates accumulate between ticks."""
-RUN_PAINT_EVERY = 2
-"""Ticks between repaints while a run goes (2 Hz; sampling stays at 4 Hz, no sample is dropped)."""
+RUN_PAINT_EVERY = 4
+"""Ticks between repaints while a run goes (1 Hz, as the cores' 1-s means move; sampling stays at 4 Hz,
+no sample is dropped, and a key still repaints at once)."""
 LOG_EVERY = 4
 """Ticks between log flushes while a run goes (1 Hz): scrolling repaints every visible log line."""
 
@@ -286,7 +287,7 @@ class DashboardScreen(Screen[None]):
     def _tick(self) -> None:
         # One tick, one frame: core sample, the run's accumulated updates and the elapsed time together.
         self._ticks += 1
-        # While a workload runs, every frame is CPU taken from it: repaint at half the sampling rate then.
+        # While a workload runs, every frame is CPU taken from it: repaint once a second then.
         paint = not self.running or self._ticks % RUN_PAINT_EVERY == 0
         with self.app.batch_update():
             sample = self.runs.sample_cores(self.sources.core_sampler) if self.replay is None else None

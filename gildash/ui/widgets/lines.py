@@ -107,6 +107,11 @@ class LineWidget(Widget):
             # Already stale, its layout asked for: drawn from the current state when next on screen. A hidden
             # widget (display: none) is never drawn; asking again would lay out the screen at every change.
             return
+        if self.is_mounted and any(not node.display for node in self.ancestors_with_self):
+            # Hidden (display: none here or above): drawn from the current state when shown, which lays it
+            # out anyway. A layout asked for now would lay out the whole screen for nothing.
+            self._lines = None
+            return
         if not self.is_mounted or self._lines_width != self.size.width:
             self._lines = None
             self.refresh(layout=True)

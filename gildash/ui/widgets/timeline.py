@@ -38,6 +38,13 @@ class TimelineState:
     """The workers are processes (rows labelled P1, P2)."""
     reason: str = "one row per worker, during a run"
     """What the panel says when there is no window."""
+    workers: int = 0
+    """Workers of the run on show (0: none): rows kept for them before its first slices arrive."""
+
+
+def row_count(workers: int) -> int:
+    """Lines drawn for this many workers: a row each (MAX_ROWS at most, then a summary), a caption."""
+    return min(workers, MAX_ROWS) + (workers > MAX_ROWS) + 1
 
 
 def fmt_span(seconds: float) -> str:
@@ -118,7 +125,8 @@ class TimelineRows(LineWidget):
     def build_lines(self) -> list[Line]:
         state, window = self.state, self.state.window
         if window is None or not window.tracks or window.end is None or window.start is None:
-            return [((state.reason, "label"),)]
+            # As tall as the run's rows will be: a height change at every run's start is a layout pass.
+            return [((state.reason, "label"),)] + [(("", ""),)] * (row_count(state.workers) - 1)
         label_w = 4
         width = max(1, self.size.width - label_w)
         lines: list[Line] = []
