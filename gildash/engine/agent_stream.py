@@ -87,7 +87,7 @@ class AgentExit:
     """Its exit status (negative: killed by that signal)."""
     t: float
     """Local monotonic seconds."""
-    stopped_by: StoppedBy | None
+    stopped_by: StoppedBy | None = None
     """What ended it early: stop, timeout, hangup; None when it exited by itself."""
 
 
@@ -129,7 +129,8 @@ def run_command(
     return (*out, "--", *argv)
 
 
-# Wire shapes, checked field by field against their hints by engine.typed.build.
+# engine.typed.build checks each record field by field against its hints: against the record's own class
+# where the wire carries exactly its fields (times are mapped onto our clock after), else a wire shape.
 
 
 @dataclass(frozen=True)
@@ -141,18 +142,6 @@ class _HelloWire:
 
 
 @dataclass(frozen=True)
-class _StartedWire:
-    pid: int
-    t: float
-
-
-@dataclass(frozen=True)
-class _CoresWire:
-    t: float
-    percent: tuple[float, ...]
-
-
-@dataclass(frozen=True)
 class _ProcWire:
     t: float
     effective_cores: float
@@ -160,23 +149,6 @@ class _ProcWire:
     processes: int
     threads: tuple[tuple[int, float], ...]
     cores: tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class _StderrWire:
-    line: str
-
-
-@dataclass(frozen=True)
-class _ExitWire:
-    returncode: int
-    t: float
-    stopped_by: StoppedBy | None = None
-
-
-@dataclass(frozen=True)
-class _ErrorWire:
-    message: str
 
 
 class _Reject(Exception):
@@ -244,11 +216,11 @@ class AgentStream:
         if kind == "proc":
             return self._proc(build(_ProcWire, obj, "proc"))
         if kind == "cores":
-            cores = build(_CoresWire, obj, "cores")
+            cores = build(CoreSample, obj, "cores")
             percent = _percentages(cores.percent, "cores.percent")
             return CoreSample(t=self._local(cores.t), percent=percent)  # watch mode: the host's per-core load
         if kind == "stderr":
-            return AgentStderr(build(_StderrWire, obj, "stderr").line[:STDERR_LINE_CHARS])
+            return AgentStderr(build(AgentStderr, obj, "stderr").line[:STDERR_LINE_CHARS])
         if kind == "hello":
             hello = build(_HelloWire, obj, "hello")
             if hello.cpu_count < 1 or hello.version < 1:
@@ -258,16 +230,16 @@ class AgentStream:
             )
             return self.hello
         if kind == "started":
-            started = build(_StartedWire, obj, "started")
+            started = build(AgentStarted, obj, "started")
             if started.pid < 1:
                 raise _Reject("started.pid: not a process id")
             self._started_host_t = started.t
             return AgentStarted(pid=started.pid, t=self._local(started.t))
         if kind == "exit":
-            done = build(_ExitWire, obj, "exit")
+            done = build(AgentExit, obj, "exit")
             return AgentExit(returncode=done.returncode, t=self._local(done.t), stopped_by=done.stopped_by)
         if kind == "error":
-            return AgentFailed(_one_line(build(_ErrorWire, obj, "error").message, 300))
+            return AgentFailed(_one_line(build(AgentFailed, obj, "error").message, 300))
         raise _Reject(f"unknown record kind {_one_line(repr(kind), 40)}")
 
     def _proc(self, wire: _ProcWire) -> AgentProc:

@@ -125,11 +125,26 @@ class RunSpec:
 
 
 @dataclass(frozen=True)
-class StartEvent:
-    """The workload's 'start' line: what it is about to do and under which interpreter."""
+class Stamped:
+    """Something that happened during a run, stamped with when."""
 
     t: float
-    """Seconds since the workload started."""
+    """Seconds since the run began: on the workload's own clock in a protocol event (its stdout line), on the
+    harness's clock from spawn in a run update (EventReceived, StderrReceived, StallChanged, ProcSample)."""
+
+
+@dataclass(frozen=True)
+class _WorkerEvent(Stamped):
+    """A protocol event about one worker."""
+
+    worker: int
+    """0-based worker index."""
+
+
+@dataclass(frozen=True)
+class StartEvent(Stamped):
+    """The workload's 'start' line: what it is about to do and under which interpreter."""
+
     workload: str
     """Workload name as the workload reports it."""
     params: dict[str, Any]
@@ -173,13 +188,9 @@ class TimelineSpec:
 
 
 @dataclass(frozen=True)
-class ProgressEvent:
+class ProgressEvent(_WorkerEvent):
     """A 'progress' line: units done out of total for one worker."""
 
-    t: float
-    """Seconds since the workload started."""
-    worker: int
-    """0-based worker index."""
     done: int
     """Units finished."""
     total: int
@@ -201,13 +212,9 @@ def new_progress_event(t: float, worker: int, done: int, total: int) -> Progress
 
 
 @dataclass(frozen=True)
-class WorkerDoneEvent:
+class WorkerDoneEvent(_WorkerEvent):
     """A 'worker_done' line: one worker finished."""
 
-    t: float
-    """Seconds since the workload started."""
-    worker: int
-    """0-based worker index."""
     duration_s: float
     """Seconds from the start barrier to this worker's end."""
     cpu_s: float | None
@@ -217,11 +224,9 @@ class WorkerDoneEvent:
 
 
 @dataclass(frozen=True)
-class SummaryEvent:
+class SummaryEvent(Stamped):
     """The 'summary' line: the run's own measurement and result check."""
 
-    t: float
-    """Seconds since the workload started."""
     wall_s: float
     """Barrier-to-end wall seconds."""
     wall_total_s: float | None
@@ -249,13 +254,9 @@ Span = tuple[float, float]
 
 
 @dataclass(frozen=True)
-class SlicesEvent:
+class SlicesEvent(_WorkerEvent):
     """A 'slices' line: one batch of a worker's on-CPU slices and blocked-on-purpose spans."""
 
-    t: float
-    """Seconds since the workload started."""
-    worker: int
-    """0-based worker index."""
     slices: tuple[Span, ...]
     """On-CPU slices, sorted, disjoint (a slice cut at a batch boundary continues in the next batch)."""
     blocked: tuple[Span, ...]
@@ -291,11 +292,9 @@ class Timeline:
 
 
 @dataclass(frozen=True)
-class ErrorEvent:
+class ErrorEvent(Stamped):
     """An 'error' line: the workload reports a failure."""
 
-    t: float
-    """Seconds since the workload started."""
     message: str
     """One-line message."""
     traceback: str | None
@@ -320,11 +319,9 @@ ProtocolEvent = (
 
 
 @dataclass(frozen=True)
-class ProcSample:
+class ProcSample(Stamped):
     """One live sample of the run's process tree and threads (also a run update, as it is taken)."""
 
-    t: float
-    """Seconds since the run started (harness clock)."""
     effective_cores: float
     """Δ(user+sys CPU of the process tree) / Δwall since the previous sample."""
     thread_util: tuple[float, ...]
@@ -438,11 +435,9 @@ class RunResult:
 
 
 @dataclass(frozen=True)
-class EventReceived:
+class EventReceived(Stamped):
     """Run update: a stdout line was parsed."""
 
-    t: float
-    """Harness seconds since spawn."""
     event: ProtocolEvent
     """The parsed event (MalformedLine for rejected lines)."""
     raw: str
@@ -471,11 +466,9 @@ def new_events_received(
 
 
 @dataclass(frozen=True)
-class StderrReceived:
+class StderrReceived(Stamped):
     """Run update: a stderr line arrived."""
 
-    t: float
-    """Harness seconds since spawn."""
     line: str
     """The line, decoded with replacement."""
 
@@ -505,11 +498,9 @@ class RunFinished:
 
 
 @dataclass(frozen=True)
-class StallChanged:
+class StallChanged(Stamped):
     """Run update: the run stalled (no stdout line and no CPU for a while) or made progress again."""
 
-    t: float
-    """Harness seconds since spawn."""
     stalled: bool
     """True when the stall began, False when output or CPU came back."""
     idle_s: float

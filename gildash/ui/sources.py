@@ -40,7 +40,7 @@ class Sources:
     """Machine per-core sample (fast; polled on the UI thread by set_interval)."""
     cpu_count: int
     """Logical CPUs of the machine."""
-    clock: Callable[[], float]
+    clock: Callable[[], float] = time.monotonic
     """Monotonic seconds for elapsed times (frozen in snapshot tests)."""
     record_dir: Path | None = None
     """Where live runs are recorded (None: don't record)."""
@@ -114,7 +114,6 @@ def live_sources(config: Path | None = None, *, record_dir: Path | None = None) 
         start_run=start_run,
         core_sampler=sampler.sample,
         cpu_count=machine_cpu_count() if simulated is None else simulated,
-        clock=time.monotonic,
         record_dir=record_dir,
         calibrate=cached_calibration,
         physical_cores=read_machine().usable_physical_cores,
@@ -131,9 +130,6 @@ def remote_sources(session: RemoteHost, watch: CoreWatch, *, record_dir: Path | 
 
     facts = session.machine
 
-    def targets() -> list[Target]:
-        return session.targets()
-
     def start_run(spec: RunSpec) -> RunLike:
         # No core samples of the run's own: the dashboard records the host's cores it draws (the watch).
         return RemoteRun(spec, session, sample_interval=RUN_SAMPLE_S, core_sample_interval=None)
@@ -143,13 +139,11 @@ def remote_sources(session: RemoteHost, watch: CoreWatch, *, record_dir: Path | 
         return facts
 
     return Sources(
-        targets=targets,
+        targets=session.targets,
         start_run=start_run,
         core_sampler=watch.sample,
         cpu_count=session.cores,
-        clock=time.monotonic,
         record_dir=record_dir,
-        calibrate=None,
         physical_cores=facts.usable_physical_cores if facts is not None else None,
         machine=machine if facts is not None else None,
         host=session.host,
@@ -190,7 +184,5 @@ def replay_sources(recording: Recording) -> Sources:
         start_run=no_live_runs,
         core_sampler=_zero_sampler(count),
         cpu_count=count,
-        clock=time.monotonic,
-        record_dir=None,
         recording=recording,
     )

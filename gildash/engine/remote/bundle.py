@@ -38,6 +38,26 @@ _UNPACK = (
 )
 
 
+AGENT_FILE = "hostagent.py"
+"""The host agent, at the bundle's top."""
+WORKLOADS_DIR = "workloads"
+"""The stdlib workload scripts."""
+RUST_DIR = "rust_cpu_bench"
+"""The Rust baseline's Cargo project (its manifest, lock file and src/)."""
+PY_DIR = "py"
+"""The importable root of the bundled provisioner (gildash/engine/ below it)."""
+
+
+class _BelowRoot:
+    """A path of the bundle on the host: one of the names above, joined to the bundle's root."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, bundle: Bundle, owner: type[Bundle] | None = None) -> str:
+        return posixpath.join(bundle.root, self.name)
+
+
 @dataclass(frozen=True)
 class Bundle:
     """Where the session's copy of gildash's host-side files is on the host."""
@@ -47,25 +67,14 @@ class Bundle:
     sha256: str
     """Checksum of the tar that was sent (checked on the host before unpacking)."""
 
-    @property
-    def workloads(self) -> str:
-        """The workload scripts' directory on the host."""
-        return posixpath.join(self.root, "workloads")
-
-    @property
-    def agent(self) -> str:
-        """hostagent.py on the host."""
-        return posixpath.join(self.root, "hostagent.py")
-
-    @property
-    def rust_src(self) -> str:
-        """The Rust baseline's Cargo project on the host."""
-        return posixpath.join(self.root, "rust_cpu_bench")
-
-    @property
-    def pythonpath(self) -> str:
-        """Put on PYTHONPATH to import the bundled provisioner (gildash.engine.provision)."""
-        return posixpath.join(self.root, "py")
+    workloads = _BelowRoot(WORKLOADS_DIR)
+    """The workload scripts' directory on the host."""
+    agent = _BelowRoot(AGENT_FILE)
+    """hostagent.py on the host."""
+    rust_src = _BelowRoot(RUST_DIR)
+    """The Rust baseline's Cargo project on the host."""
+    pythonpath = _BelowRoot(PY_DIR)
+    """Put on PYTHONPATH to import the bundled provisioner (gildash.engine.provision)."""
 
 
 def agent_source() -> Path:
@@ -78,22 +87,22 @@ def agent_source() -> Path:
 
 def _files() -> list[tuple[str, bytes]]:
     """(name in the tar, contents) of everything the host needs, in a stable order."""
-    out: list[tuple[str, bytes]] = [("hostagent.py", agent_source().read_bytes())]
+    out: list[tuple[str, bytes]] = [(AGENT_FILE, agent_source().read_bytes())]
     for script in sorted(paths.workloads_dir().glob("*.py")):
-        out.append((f"workloads/{script.name}", script.read_bytes()))
+        out.append((f"{WORKLOADS_DIR}/{script.name}", script.read_bytes()))
     rust = paths.rust_src_dir()
     for name in ("Cargo.toml", "Cargo.lock"):
         if (rust / name).is_file():
-            out.append((f"rust_cpu_bench/{name}", (rust / name).read_bytes()))
+            out.append((f"{RUST_DIR}/{name}", (rust / name).read_bytes()))
     if (rust / "src").is_dir():
         for src in sorted(p for p in (rust / "src").rglob("*") if p.is_file()):
-            out.append((f"rust_cpu_bench/{src.relative_to(rust).as_posix()}", src.read_bytes()))
+            out.append((f"{RUST_DIR}/{src.relative_to(rust).as_posix()}", src.read_bytes()))
     engine = Path(__file__).resolve().parent.parent
     # The provisioner and the interpreter search are stdlib-only but for gildash.engine.paths: all three
     # go, under empty packages.
-    out += [("py/gildash/__init__.py", b""), ("py/gildash/engine/__init__.py", b"")]
+    out += [(f"{PY_DIR}/gildash/__init__.py", b""), (f"{PY_DIR}/gildash/engine/__init__.py", b"")]
     for name in ("paths.py", "provision.py", "python_search.py"):
-        out.append((f"py/gildash/engine/{name}", (engine / name).read_bytes()))
+        out.append((f"{PY_DIR}/gildash/engine/{name}", (engine / name).read_bytes()))
     return out
 
 
