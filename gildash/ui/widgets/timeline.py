@@ -126,7 +126,8 @@ class TimelineRows(LineWidget):
         state, window = self.state, self.state.window
         if window is None or not window.tracks or window.end is None or window.start is None:
             # As tall as the run's rows will be: a height change at every run's start is a layout pass.
-            return [((state.reason, "label"),)] + [(("", ""),)] * (row_count(state.workers) - 1)
+            blank: Line = (("", ""),)
+            return [((state.reason, "label"),)] + [blank] * (row_count(state.workers) - 1)
         label_w = 4
         width = max(1, self.size.width - label_w)
         lines: list[Line] = []
