@@ -120,6 +120,12 @@ def _stat_fields(path: str) -> list[bytes] | None:
     return fields if end >= 0 and len(fields) > _RSS else None
 
 
+def parent_pid(pid: int) -> int | None:
+    """The parent of a process from its /proc stat; None when it is gone (or there is no /proc)."""
+    fields = _stat_fields(f"{PROC}/{pid}/stat")
+    return int(fields[_PPID]) if fields is not None else None
+
+
 def _last_pid() -> int | None:
     """The most recently created pid (or thread id) on the machine: a cheap 'has anything forked?'."""
     data = _read(PROC + "/loadavg", 256)

@@ -18,14 +18,15 @@ from typing import Any
 import psutil
 
 from gildash.engine.model import CoreSample, ProcSample
-from gildash.hostagent import CoreLoad
+from gildash.hostagent import CoreLoad, parent_pid
 
 MAX_THREAD_LANES = 16
 """At most this many per-thread lanes per sample."""
 MIN_THREAD_CPU_S = 0.01
 """A thread is shown once it used this much CPU since first seen (hides idle main/helper threads)."""
-RESCAN_S = 1.0
-"""Longest time TreeSampler.sample() trusts its known tree without a full process-table scan."""
+RESCAN_S = 5.0
+"""Longest time TreeSampler.sample() goes without a full process-table scan (one drops descendants that
+were re-parented away from the tree; new ones are found without it)."""
 LOADAVG = "/proc/loadavg"
 """Linux: its last field is the most recently created pid, a cheap 'has anything forked?' signal."""
 
@@ -158,7 +159,10 @@ class TreeSampler:
     Finding descendants means scanning every process of the machine (psutil's children()), so sample()
     reuses the last scan's tree while no pid was created since (/proc/loadavg's last pid is unchanged:
     nothing forked, so nothing new can be in the tree and no pid can have been reused) and it is less
-    than RESCAN_S old; tree() always scans.
+    than RESCAN_S old. When a pid was created, only the processes that are new since the last look are
+    read: a new member of the tree is a new process whose parent is a member (on a busy machine
+    something forks between most samples, and a full scan costs a millisecond or more). tree() always
+    scans.
     """
 
     def __init__(self, pid: int, *, t0: float | None = None) -> None:
@@ -177,7 +181,8 @@ class TreeSampler:
         self._lock = threading.Lock()  # tree() runs in a worker thread while the loop may read _procs
         self._live: list[psutil.Process] = []  # the last scan's tree, minus processes found gone since
         self._scan_at = -math.inf  # monotonic time of that scan
-        self._scan_pid: int | None = None  # _last_pid() read just before that scan
+        self._scan_pid: int | None = None  # _last_pid() read just before the last look at the table
+        self._listed: set[int] = set()  # the pids /proc listed at that look
         self.cpu_user_s: float | None = None
         """User CPU of the tree at the last successful sample."""
         self.cpu_sys_s: float | None = None
@@ -190,6 +195,7 @@ class TreeSampler:
             return []
         # Read before the scan: a process forked during the scan then forces the next one.
         last_pid, at = _last_pid(), time.monotonic()
+        self._listed = _proc_pids()
         try:
             procs = [root, *root.children(recursive=True)]
         except (psutil.Error, OSError):
@@ -202,15 +208,44 @@ class TreeSampler:
         return procs
 
     def _current(self) -> list[psutil.Process]:
-        """The tree now: the last scan's when nothing forked since and it is fresh, else a new scan."""
-        if (
-            self._live
-            and self._scan_pid is not None
-            and time.monotonic() - self._scan_at < RESCAN_S
-            and _last_pid() == self._scan_pid
-        ):
-            return list(self._live)
+        """The tree now: the last scan's when nothing forked since, grown by the new processes whose
+        parent is in it when something did, and a full scan when the last is RESCAN_S old."""
+        if self._live and self._scan_pid is not None and time.monotonic() - self._scan_at < RESCAN_S:
+            last_pid = _last_pid()
+            if last_pid == self._scan_pid:
+                return list(self._live)
+            grown = self._grow(last_pid)
+            if grown is not None:
+                return grown
         return self.tree()
+
+    def _grow(self, last_pid: int | None) -> list[psutil.Process] | None:
+        """The known tree plus the processes listed since the last look whose parent is in it (None when
+        /proc cannot be listed: scan fully)."""
+        listed = _proc_pids()
+        if not listed:
+            return None
+        new = listed - self._listed
+        self._listed, self._scan_pid = listed, last_pid
+        members = {proc.pid: proc for proc in self._live}
+        parents = {pid: parent_pid(pid) for pid in new}
+        found = True
+        while found:  # a new child of a new child: repeat until nothing joins
+            found = False
+            for pid, parent in list(parents.items()):
+                if parent not in members:
+                    continue
+                del parents[pid]
+                try:
+                    proc = psutil.Process(pid)
+                except (psutil.Error, OSError):
+                    continue  # exited already
+                members[pid] = proc
+                found = True
+                with self._lock:
+                    self._procs.setdefault(pid, proc)
+        self._live = list(members.values())
+        return list(self._live)
 
     def known_processes(self) -> list[psutil.Process]:
         """Every process of the tree ever seen by tree() (the root included)."""
@@ -271,6 +306,14 @@ class TreeSampler:
             rss_bytes=rss,
             processes=len(procs),
         )
+
+
+def _proc_pids() -> set[int]:
+    """The pids /proc lists now (empty where there is no /proc)."""
+    try:
+        return {int(name) for name in os.listdir("/proc") if name.isdigit()}
+    except OSError:
+        return set()
 
 
 def kill_processes(procs: Collection[psutil.Process]) -> None:

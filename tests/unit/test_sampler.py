@@ -146,6 +146,41 @@ def test_tree_sampler_finds_a_new_child_at_once_through_loadavg(monkeypatch: pyt
         _reap(proc, sampler)
 
 
+@pytest.mark.skipif(sampler_module._last_pid() is None, reason="no /proc/loadavg")
+def test_tree_sampler_finds_new_descendants_without_a_full_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Something forks between most samples on a busy machine: only the new processes are read then.
+    monkeypatch.setattr(sampler_module, "RESCAN_S", 3600.0)
+    sleeper = "import time; time.sleep(30)"
+    middle = (
+        f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {sleeper!r}]); time.sleep(30)"
+    )
+    spawn = "import subprocess, sys, time; time.sleep(0.3); subprocess.Popen([sys.executable, '-c', {!r}])"
+    code = spawn.format(middle) + "; time.sleep(30)"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    sampler = TreeSampler(proc.pid)
+    try:
+        first = sampler.sample()
+        assert first is not None and first.processes == 1
+        scans = []
+        children = psutil.Process.children
+        monkeypatch.setattr(
+            psutil.Process, "children", lambda self, **kw: scans.append(1) or children(self, **kw)
+        )
+        deadline = time.monotonic() + 10
+        sample = sampler.sample()
+        while sample is not None and sample.processes < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            sample = sampler.sample()
+        assert sample is not None and sample.processes == 3  # the child and the grandchild
+        assert scans == []
+        assert len(sampler.known_processes()) == 3
+    finally:
+        monkeypatch.undo()
+        kill_processes([*sampler.tree(), *sampler.known_processes()])
+        proc.kill()
+        proc.wait()
+
+
 def test_noise_check_ignores_our_own_display_chain() -> None:
     # The parent (standing in for tmux or a terminal drawing the dashboard) burns a core; it is not noise.
     import subprocess
