@@ -354,3 +354,30 @@ async def test_a_run_reports_its_timeline_figures_and_switch_interval() -> None:
     assert result.median_slice_ms is not None and result.median_slice_ms > 0
     assert result.parallel_overlap is not None and 0.0 <= result.parallel_overlap <= 1.0
     assert result.handoffs_per_s is not None and result.handoffs_per_s >= 0
+
+
+async def test_lines_flushed_one_by_one_are_read_in_gathered_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A workload that flushes each line (most do) must not cost a wake-up, a parse and a hand-off per line.
+    code = (
+        "import json, sys, time\n"
+        "for i in range(120):\n"
+        "    line = {'event': 'progress', 't': i / 100, 'worker': 0, 'done': i, 'total': 120}\n"
+        "    print(json.dumps(line), flush=True)\n"
+        "    time.sleep(0.01)\n"
+    )
+    reads: list[int] = []
+    on_stdout = Run._on_stdout
+
+    async def counted(self: Run, lines: list[bytes], cut: set[int]) -> None:
+        reads.append(len(lines))
+        await on_stdout(self, lines, cut)
+
+    monkeypatch.setattr(Run, "_on_stdout", counted)
+    spec = RunSpec(target=PY, workload="custom", cmd=(sys.executable, "-c", code))
+    updates = await collect(Run(spec, noise_check=False))
+    done = [
+        u.event.done for u in updates if isinstance(u, EventReceived) and isinstance(u.event, ProgressEvent)
+    ]
+    assert done == list(range(120))  # every line, in order
+    # ~1.2 s of lines every 10 ms: about one read per READ_GATHER_S (0.1 s), not one per line (120).
+    assert len(reads) <= 30
