@@ -755,6 +755,11 @@ of 5 taken a minute apart miss each other by 5 % about 40 % of the time (bootstr
 30 bring that under 5 %. Free-threaded and Rust runs are steady: `repeats` (5) is plenty."""
 
 
+FT_SCALING_REPEATS = 15
+"""Repeats for the free-threaded target's scaling figure: its 1-thread runs vary by about 7 % here (0.55 to
+0.64 s), so two medians of 5 miss each other by 5 % in some bench runs; 15 halve that spread."""
+
+
 def raw_scaling_runs(
     targets: Sequence[Target], size: int, count: int, walls: dict[str, dict[int, list[float]]]
 ) -> None:
@@ -775,7 +780,7 @@ def bench_scaling(bench: Bench, repeats: int) -> None:
     if bench.gil is not None:
         groups.append(([bench.gil], 10_000_000, max(repeats, GIL_SCALING_REPEATS)))
     if bench.ft is not None:
-        groups.append(([bench.ft], 10_000_000, repeats))
+        groups.append(([bench.ft], 10_000_000, max(repeats, FT_SCALING_REPEATS)))
     if bench.rust is not None:
         groups.append(([bench.rust], 2_000_000_000, repeats))  # ~1 s per thread: short runs are mostly noise
     log(f"6. scaling fidelity: gildash sweep vs raw runs at 1 and 2 threads ({repeats} repeats, GIL more)")
@@ -836,7 +841,12 @@ TIMELINE_SIZE = 8_000_000
 
 
 def bench_timeline(bench: Bench, rounds: int) -> None:
-    """Workload wall with the self-timing on / off (GILDASH_TIMELINE=0), paired rounds, order alternated."""
+    """Workload wall with the self-timing on / off (GILDASH_TIMELINE=0), paired rounds, order alternated.
+
+    The figure is the ratio of the fastest run of each side: one run's wall varies by up to 15 % here
+    (scheduling, a neighbour's load), far more than the 1 % asked about, and the fastest run is the least
+    disturbed one (as pyperf and hyperfine report a minimum). The pairs' median ratio is in the notes.
+    """
     targets = [t for t in (bench.gil, bench.ft) if t is not None]
     bench.quiet("7 timeline")
     log(f"7. timeline cost: sum_squares 1 thread size {TIMELINE_SIZE:,}, {rounds} on/off pairs per target")
@@ -857,17 +867,17 @@ def bench_timeline(bench: Bench, rounds: int) -> None:
                 on.append(w_on)
                 off.append(w_off)
                 ratios.append(w_on / w_off)
-        r = median(ratios) if ratios else None
+        r = min(on) / min(off) if on and off else None
         bench.add(
             Figure(
                 f"7-{target.id}",
-                f"timeline cost {target.id}: workload wall with self-timing on / off (median of pairs)",
+                f"timeline cost {target.id}: self-timing on / off, workload wall (fastest of {rounds} each)",
                 r,
                 "x",
                 "<= 1.01",
                 at_most(r, 1.01),
                 f"sum_squares 1 thread, size {TIMELINE_SIZE:,}; on {spread(on)} s, off {spread(off)} s; "
-                f"pair ratios {spread(ratios)}",
+                f"pair ratios {spread(ratios)}, median {median(ratios) if ratios else float('nan'):.4f}",
             )
         )
 
@@ -1202,7 +1212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("4", lambda: bench_accuracy(bench, 4)),
             ("5", lambda: bench_startup(bench)),
             ("6", lambda: bench_scaling(bench, 5)),
-            ("7", lambda: bench_timeline(bench, 9)),
+            ("7", lambda: bench_timeline(bench, 15)),
             ("8", lambda: bench_replay_load(bench)),
             ("9", lambda: bench_agent_watch(bench)),
             ("9", lambda: bench_agent_run(bench)),
