@@ -5,7 +5,7 @@ Owns only data shapes; never imports textual and never does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -468,6 +468,29 @@ def new_events_received(
         set_dict(update, "__dict__", {"t": t, "event": event, "raw": raw})
         append(update)
     return updates
+
+
+def iter_progress_received(
+    t: float,
+    ts: Sequence[float],
+    workers: Sequence[int],
+    dones: Sequence[int],
+    totals: Sequence[int],
+    raws: Sequence[str],
+) -> Iterator[EventReceived]:
+    """EventReceived(t, ProgressEvent(ts[i], workers[i], dones[i], totals[i]), raws[i]) for each line in
+    order, each built only when it is asked for (arguments already validated, as new_progress_event's).
+
+    A consumer that drops each update before taking the next keeps one alive at a time: they die young, so
+    a flood no longer drives the cyclic GC over whole queued reads (what building them all up front did).
+    """
+    new, set_dict, event_cls, update_cls = _object_new, _object_setattr, ProgressEvent, EventReceived
+    for line_t, worker, done, total, raw in zip(ts, workers, dones, totals, raws, strict=True):
+        event = new(event_cls)  # new_progress_event and new_event_received inlined: two calls less a line
+        set_dict(event, "__dict__", {"t": line_t, "worker": worker, "done": done, "total": total})
+        update = new(update_cls)
+        set_dict(update, "__dict__", {"t": t, "event": event, "raw": raw})
+        yield update
 
 
 @dataclass(frozen=True)

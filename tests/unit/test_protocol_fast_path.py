@@ -16,6 +16,7 @@ from gildash.engine import protocol
 from gildash.engine.model import (
     EventReceived,
     ProgressEvent,
+    iter_progress_received,
     new_event_received,
     new_events_received,
     new_progress_event,
@@ -115,6 +116,21 @@ def test_fast_constructors_build_the_dataclass_objects() -> None:
     assert repr(update) == repr(EventReceived(1.5, plain, "raw"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         update.raw = "x"  # type: ignore[misc]
+
+
+def test_lazy_progress_updates_are_the_dataclass_objects() -> None:
+    updates = list(iter_progress_received(1.5, [0.5, 0.25], [1, 0], [2, 0], [3, 4], ["a", "b"]))
+    plain = [
+        EventReceived(1.5, ProgressEvent(0.5, 1, 2, 3), "a"),
+        EventReceived(1.5, ProgressEvent(0.25, 0, 0, 4), "b"),
+    ]
+    assert updates == plain and [repr(u) for u in updates] == [repr(u) for u in plain]
+    assert [hash(u.event) for u in updates] == [hash(u.event) for u in plain]
+    assert pickle.loads(pickle.dumps(updates)) == plain
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        updates[0].event.done = 9  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        list(iter_progress_received(0.0, [0.5], [1], [2], [3], []))
 
 
 def block_same(lines: list[str]) -> list[Any] | None:
