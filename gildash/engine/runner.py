@@ -558,14 +558,12 @@ class Run:
         # One timestamp per read: the lines of one chunk reached us at the same moment.
         t = time.monotonic() - self._t0
         tally = self._tally
-        columns = None
-        if not cut:
-            # One decode for the read (the same text as line by line: a newline never decodes otherwise).
-            block = b"\n".join(lines).decode("utf-8", "replace")
-            columns = parse_progress_columns(block, len(lines))
+        block = b"\n".join(lines) if not cut else b""
+        columns = parse_progress_columns(block) if block else None
         if columns is not None:
-            # A flood's read: every line a well-formed progress line (EventTally.add's first branch).
-            progress = _ProgressLines(t, columns, block.split("\n"))
+            # A flood's read: every line a well-formed progress line (EventTally.add's first branch). One
+            # decode for the read: it is ASCII, the same text as line by line.
+            progress = _ProgressLines(t, columns, block.decode("ascii").split("\n"))
             tally.last_progress.update(progress.last_per_worker())
             resumed = self._stall.output(t)
             if self._tap is None:

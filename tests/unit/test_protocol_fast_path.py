@@ -180,6 +180,23 @@ def test_block_with_any_other_line_is_left_to_parse_line(odd: str) -> None:
         assert block_same(lines) is None
 
 
+def test_columns_of_a_block_are_its_lines_fields_and_nothing_else_passes() -> None:
+    good, other = canonical("0.5", 3, 1, 2).encode(), canonical("12", 0, 7, 9).encode()
+    assert protocol.parse_progress_columns(good + b"\n" + other) == ([0.5, 12.0], [3, 0], [1, 7], [2, 9])
+    odd = [
+        b"",
+        b"\n",
+        good + b"\n",
+        b"\n" + good,
+        good + b"\n\n" + other,
+        good + b"\r",
+        "é".encode(),
+        b"1 2 3 4",
+    ]
+    for block in (*odd, good + b"\n" + "é".encode() + b"\n" + other):
+        assert protocol.parse_progress_columns(block) is None
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(

@@ -315,7 +315,7 @@ async def test_pump_hands_on_a_whole_read_at_once_and_drops_only_the_overflow() 
 
 def _progress_lines(rows: list[tuple[str, int, int]]) -> tuple[runner._ProgressLines, list[str]]:
     raws = [f'{{"event":"progress","t":{t},"worker":{w},"done":{d},"total":9}}' for t, w, d in rows]
-    columns = parse_progress_columns("\n".join(raws), len(raws))
+    columns = parse_progress_columns("\n".join(raws).encode())
     assert columns is not None
     return runner._ProgressLines(2.5, columns, raws), raws
 
