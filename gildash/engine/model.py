@@ -456,20 +456,6 @@ def new_event_received(t: float, event: ProtocolEvent, raw: str) -> EventReceive
     return update
 
 
-def new_events_received(
-    t: float, events: Sequence[ProtocolEvent], raws: Sequence[str]
-) -> list[EventReceived]:
-    """[EventReceived(t, event, raw) for each pair], for a whole read of a flood at once."""
-    new, set_dict, cls = _object_new, _object_setattr, EventReceived
-    updates: list[EventReceived] = []
-    append = updates.append
-    for event, raw in zip(events, raws, strict=True):
-        update = new(cls)
-        set_dict(update, "__dict__", {"t": t, "event": event, "raw": raw})
-        append(update)
-    return updates
-
-
 def iter_progress_received(
     t: float,
     ts: Sequence[float],

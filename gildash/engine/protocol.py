@@ -114,10 +114,17 @@ def parse_progress_columns(block: bytes) -> ProgressColumns | None:
     numbers = block.translate(_NUMBER_BYTES).split()
     return (
         list(map(float, numbers[0::4])),
-        list(map(int, numbers[1::4])),
+        _repeated_ints(numbers[1::4]),
         list(map(int, numbers[2::4])),
-        list(map(int, numbers[3::4])),
+        _repeated_ints(numbers[3::4]),
     )
+
+
+def _repeated_ints(column: list[bytes]) -> list[int]:
+    """list(map(int, column)) for a column whose values repeat (a worker prints the same index and total on
+    every line): each distinct value is converted once."""
+    values = {text: int(text) for text in dict.fromkeys(column)}
+    return list(map(values.__getitem__, column))
 
 
 def parse_progress_block(block: str, lines: int) -> list[ProgressEvent] | None:

@@ -18,7 +18,6 @@ from gildash.engine.model import (
     ProgressEvent,
     iter_progress_received,
     new_event_received,
-    new_events_received,
     new_progress_event,
 )
 from gildash.engine.protocol import MAX_SECONDS, MAX_WORKERS, parse_line
@@ -221,14 +220,3 @@ def test_block_agrees_with_parse_line(lines: list[str]) -> None:
     events = block_same(lines)
     fast_shape = all(protocol._progress_rows(line) for line in lines)
     assert (events is not None) == fast_shape
-
-
-def test_events_received_batch_builds_the_dataclass_objects() -> None:
-    events = [new_progress_event(0.5, 1, 2, 3), parse_line("[1]")]
-    updates = new_events_received(2.5, events, ["a", "[1]"])
-    assert updates == [EventReceived(2.5, events[0], "a"), EventReceived(2.5, events[1], "[1]")]
-    assert [repr(u) for u in updates] == [
-        repr(EventReceived(2.5, e, r)) for e, r in zip(events, ["a", "[1]"], strict=True)
-    ]
-    with pytest.raises(ValueError):
-        new_events_received(0.0, events, ["only one"])
