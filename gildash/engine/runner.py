@@ -566,28 +566,25 @@ class Run:
             progress = _ProgressLines(t, columns, block.decode("ascii").split("\n"))
             tally.last_progress.update(progress.last_per_worker())
             resumed = self._stall.output(t)
-            if self._tap is None:
-                # Nothing records: the updates are built as the consumer takes them, not all at once here.
-                await self._emit_batch(progress)
-                if resumed is not None:
-                    await self._emit(resumed)
-                return
-            updates: list[RunUpdate] = list(progress)
+            if self._tap is not None:
+                self._tap.stdout_lines(t, progress.raws)  # one write and one flush per read, as below
+            # The updates are built as the consumer takes them, not all at once here.
+            await self._emit_batch(progress)
+            if resumed is not None:
+                await self._emit(resumed)
+            return
+        updates: list[RunUpdate] = []
+        for i, data in enumerate(lines):
+            text = data.decode("utf-8", "replace")
+            if not text.strip():
+                continue  # a blank line is no event
+            event = parse_line(text, truncated=i in cut)
+            tally.add(event)
+            updates.append(new_event_received(t, event, text))
+        if updates:
+            resumed = self._stall.output(t)
             if resumed is not None:
                 updates.append(resumed)
-        else:
-            updates = []
-            for i, data in enumerate(lines):
-                text = data.decode("utf-8", "replace")
-                if not text.strip():
-                    continue  # a blank line is no event
-                event = parse_line(text, truncated=i in cut)
-                tally.add(event)
-                updates.append(new_event_received(t, event, text))
-            if updates:
-                resumed = self._stall.output(t)
-                if resumed is not None:
-                    updates.append(resumed)
         if self._tap is not None and updates:
             # One write and one flush per read: kill -9 loses at most the lines of the chunk in flight.
             self._tap.batch(updates)
