@@ -5,7 +5,7 @@ Owns only data shapes; never imports textual and never does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -188,15 +188,17 @@ class ProgressEvent:
 
 # Fast constructors for the two objects built per stdout line of a flood. A frozen dataclass's __init__
 # sets each field through object.__setattr__; filling the instance dict in one step builds the same
-# object (equal, same hash and repr, still frozen) at about half the cost.
+# object (equal, same hash and repr, still frozen) at about half the cost. The dict goes in through the
+# class's own __dict__ setter: where object.__setattr__(obj, "__dict__", d) ends up, without looking the
+# name up or building the two argument tuples that call costs.
 _object_new = object.__new__
-_object_setattr = object.__setattr__
+_set_progress_dict: Callable[[ProgressEvent, dict[str, Any]], None] = vars(ProgressEvent)["__dict__"].__set__
 
 
 def new_progress_event(t: float, worker: int, done: int, total: int) -> ProgressEvent:
     """ProgressEvent(t, worker, done, total), for the per-line hot path (arguments already validated)."""
     event: ProgressEvent = _object_new(ProgressEvent)
-    _object_setattr(event, "__dict__", {"t": t, "worker": worker, "done": done, "total": total})
+    _set_progress_dict(event, {"t": t, "worker": worker, "done": done, "total": total})
     return event
 
 
@@ -449,10 +451,13 @@ class EventReceived:
     """The raw line (possibly truncated)."""
 
 
+_set_received_dict: Callable[[EventReceived, dict[str, Any]], None] = vars(EventReceived)["__dict__"].__set__
+
+
 def new_event_received(t: float, event: ProtocolEvent, raw: str) -> EventReceived:
     """EventReceived(t, event, raw), for the per-line hot path (see new_progress_event)."""
     update: EventReceived = _object_new(EventReceived)
-    _object_setattr(update, "__dict__", {"t": t, "event": event, "raw": raw})
+    _set_received_dict(update, {"t": t, "event": event, "raw": raw})
     return update
 
 
@@ -470,12 +475,13 @@ def iter_progress_received(
     A consumer that drops each update before taking the next keeps one alive at a time: they die young, so
     a flood no longer drives the cyclic GC over whole queued reads (what building them all up front did).
     """
-    new, set_dict, event_cls, update_cls = _object_new, _object_setattr, ProgressEvent, EventReceived
+    new, event_cls, update_cls = _object_new, ProgressEvent, EventReceived
+    set_event, set_update = _set_progress_dict, _set_received_dict
     for line_t, worker, done, total, raw in zip(ts, workers, dones, totals, raws, strict=True):
         event = new(event_cls)  # new_progress_event and new_event_received inlined: two calls less a line
-        set_dict(event, "__dict__", {"t": line_t, "worker": worker, "done": done, "total": total})
+        set_event(event, {"t": line_t, "worker": worker, "done": done, "total": total})
         update = new(update_cls)
-        set_dict(update, "__dict__", {"t": t, "event": event, "raw": raw})
+        set_update(update, {"t": t, "event": event, "raw": raw})
         yield update
 
 

@@ -30,7 +30,7 @@ from gildash.engine.model import (
     TimelineSpec,
     WorkerDoneEvent,
     _object_new,
-    _object_setattr,
+    _set_progress_dict,
     new_progress_event,
 )
 from gildash.engine.timeline import (
@@ -156,10 +156,8 @@ def parse_line(raw: bytes | str, *, truncated: bool = False) -> ProtocolEvent:
             if worker <= MAX_WORKERS and t <= MAX_SECONDS:
                 # new_progress_event inlined: one call less per line
                 event: ProgressEvent = _object_new(ProgressEvent)
-                _object_setattr(
-                    event,
-                    "__dict__",
-                    {"t": t, "worker": worker, "done": int(done_text), "total": int(total_text)},
+                _set_progress_dict(
+                    event, {"t": t, "worker": worker, "done": int(done_text), "total": int(total_text)}
                 )
                 return event
         try:
