@@ -5,7 +5,7 @@ Owns only data shapes; never imports textual and never does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -199,15 +199,24 @@ class ProgressEvent(_WorkerEvent):
 
 # Fast constructors for the two objects built per stdout line of a flood. A frozen dataclass's __init__
 # sets each field through object.__setattr__; filling the instance dict in one step builds the same
-# object (equal, same hash and repr, still frozen) at about half the cost.
+# object (equal, same hash and repr, still frozen) at about half the cost. The dict goes in through the
+# class's own __dict__ setter: where object.__setattr__(obj, "__dict__", d) ends up, without looking the
+# name up or building the two argument tuples that call costs.
 _object_new = object.__new__
-_object_setattr = object.__setattr__
+
+
+def _dict_setter(cls: type) -> Callable[[Any, dict[str, Any]], None]:
+    """The setter of cls's instance __dict__ (the descriptor lives on the first class up that has one)."""
+    return next(vars(c)["__dict__"] for c in cls.__mro__ if "__dict__" in vars(c)).__set__  # type: ignore[no-any-return]
+
+
+_set_progress_dict: Callable[[ProgressEvent, dict[str, Any]], None] = _dict_setter(ProgressEvent)
 
 
 def new_progress_event(t: float, worker: int, done: int, total: int) -> ProgressEvent:
     """ProgressEvent(t, worker, done, total), for the per-line hot path (arguments already validated)."""
     event: ProgressEvent = _object_new(ProgressEvent)
-    _object_setattr(event, "__dict__", {"t": t, "worker": worker, "done": done, "total": total})
+    _set_progress_dict(event, {"t": t, "worker": worker, "done": done, "total": total})
     return event
 
 
@@ -444,25 +453,38 @@ class EventReceived(Stamped):
     """The raw line (possibly truncated)."""
 
 
+_set_received_dict: Callable[[EventReceived, dict[str, Any]], None] = _dict_setter(EventReceived)
+
+
 def new_event_received(t: float, event: ProtocolEvent, raw: str) -> EventReceived:
     """EventReceived(t, event, raw), for the per-line hot path (see new_progress_event)."""
     update: EventReceived = _object_new(EventReceived)
-    _object_setattr(update, "__dict__", {"t": t, "event": event, "raw": raw})
+    _set_received_dict(update, {"t": t, "event": event, "raw": raw})
     return update
 
 
-def new_events_received(
-    t: float, events: Sequence[ProtocolEvent], raws: Sequence[str]
-) -> list[EventReceived]:
-    """[EventReceived(t, event, raw) for each pair], for a whole read of a flood at once."""
-    new, set_dict, cls = _object_new, _object_setattr, EventReceived
-    updates: list[EventReceived] = []
-    append = updates.append
-    for event, raw in zip(events, raws, strict=True):
-        update = new(cls)
-        set_dict(update, "__dict__", {"t": t, "event": event, "raw": raw})
-        append(update)
-    return updates
+def iter_progress_received(
+    t: float,
+    ts: Sequence[float],
+    workers: Sequence[int],
+    dones: Sequence[int],
+    totals: Sequence[int],
+    raws: Sequence[str],
+) -> Iterator[EventReceived]:
+    """EventReceived(t, ProgressEvent(ts[i], workers[i], dones[i], totals[i]), raws[i]) for each line in
+    order, each built only when it is asked for (arguments already validated, as new_progress_event's).
+
+    A consumer that drops each update before taking the next keeps one alive at a time: they die young, so
+    a flood no longer drives the cyclic GC over whole queued reads (what building them all up front did).
+    """
+    new, event_cls, update_cls = _object_new, ProgressEvent, EventReceived
+    set_event, set_update = _set_progress_dict, _set_received_dict
+    for line_t, worker, done, total, raw in zip(ts, workers, dones, totals, raws, strict=True):
+        event = new(event_cls)  # new_progress_event and new_event_received inlined: two calls less a line
+        set_event(event, {"t": line_t, "worker": worker, "done": done, "total": total})
+        update = new(update_cls)
+        set_update(update, {"t": t, "event": event, "raw": raw})
+        yield update
 
 
 @dataclass(frozen=True)

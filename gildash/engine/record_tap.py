@@ -42,6 +42,14 @@ class RunTap:
     def __call__(self, update: RunUpdate) -> None:
         self.batch((update,))
 
+    def stdout_lines(self, t: float, raws: Sequence[str]) -> None:
+        """Record stdout lines that arrived at t and none of them cut: what batch() records of their
+        EventReceived updates, for a caller that has not built them (a flood's read)."""
+        if self._ended or not raws:
+            return
+        self._t = t
+        self._recorder.lines(self._run_id, [(t, raw, False) for raw in raws])
+
     def batch(self, updates: Sequence[RunUpdate]) -> None:
         """Record updates in order; consecutive stdout lines go out in one write."""
         rec, run_id = self._recorder, self._run_id

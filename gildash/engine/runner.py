@@ -12,13 +12,12 @@ import asyncio
 import contextlib
 import dataclasses
 import math
-import operator
 import os
 import secrets
 import signal
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ from gildash.engine.machine import MachineFacts, read_machine
 from gildash.engine.model import (
     CoreSample,
     ProcSample,
+    ProgressEvent,
     RunFinished,
     RunResult,
     RunSpec,
@@ -35,10 +35,17 @@ from gildash.engine.model import (
     RunUpdate,
     StderrReceived,
     Target,
+    iter_progress_received,
     new_event_received,
-    new_events_received,
+    new_progress_event,
 )
-from gildash.engine.protocol import EventTally, gil_reenabled_module, parse_line, parse_progress_block
+from gildash.engine.protocol import (
+    EventTally,
+    ProgressColumns,
+    gil_reenabled_module,
+    parse_line,
+    parse_progress_columns,
+)
 from gildash.engine.reaper import OWNER_MARKER, RUN_MARKER, kill_marked, owner_value, reap_orphans
 from gildash.engine.record_tap import RunTap
 from gildash.engine.safejson import plain
@@ -78,7 +85,46 @@ READ_GATHER_S = 0.1
 """After a read that emptied a pipe, wait this long before the next: a workload that flushes each line
 (most do, ~50 a second) then costs one wake-up, parse and hand-off per 0.1 s instead of one per line.
 A line's receive time is at most this late; a flood (full reads) is never held back."""
-_worker_of = operator.attrgetter("worker")
+
+
+class _ProgressLines:
+    """A queued batch of one read's well-formed progress lines, kept as parsed columns: iterating builds its
+    EventReceived updates one at a time, as the consumer takes them (see model.iter_progress_received)."""
+
+    __slots__ = ("columns", "raws", "t")
+
+    def __init__(self, t: float, columns: ProgressColumns, raws: list[str]) -> None:
+        self.t = t
+        """Harness seconds when the read arrived (every update's t)."""
+        self.columns = columns
+        """The lines' t, worker, done and total (parse_progress_columns)."""
+        self.raws = raws
+        """The lines themselves."""
+
+    def __len__(self) -> int:
+        return len(self.raws)
+
+    def __iter__(self) -> Iterator[RunUpdate]:
+        return iter_progress_received(self.t, *self.columns, self.raws)
+
+    def sliced(self, start: int, stop: int) -> _ProgressLines:
+        """The lines start:stop as a batch of their own."""
+        ts, workers, dones, totals = self.columns
+        return _ProgressLines(
+            self.t,
+            (ts[start:stop], workers[start:stop], dones[start:stop], totals[start:stop]),
+            self.raws[start:stop],
+        )
+
+    def last_per_worker(self) -> dict[int, ProgressEvent]:
+        """Each worker's last progress event in this batch (what EventTally.add keeps of them)."""
+        ts, workers, dones, totals = self.columns
+        last = dict(zip(workers, range(len(workers)), strict=True))  # a later line of a worker wins
+        return {w: new_progress_event(ts[i], w, dones[i], totals[i]) for w, i in last.items()}
+
+
+_Batch = list[RunUpdate] | _ProgressLines
+"""One queue item: updates in order (RunFinished always alone in a list of its own)."""
 
 
 class _ExitProtocol(asyncio.subprocess.SubprocessStreamProtocol):
@@ -243,7 +289,7 @@ class Run:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
         # Batches, not single updates: one queue hop per read chunk instead of one per line.
-        self._queue: asyncio.Queue[list[RunUpdate]] | None = None
+        self._queue: asyncio.Queue[_Batch] | None = None
         self._used = False
         self._consumer_gone = False
         self._tally = EventTally()
@@ -287,7 +333,7 @@ class Run:
         self._stop_event = asyncio.Event()
         if self._stop_reason is not None:
             self._stop_event.set()
-        queue: asyncio.Queue[list[RunUpdate]] = asyncio.Queue(maxsize=_QUEUE_BATCHES)
+        queue: asyncio.Queue[_Batch] = asyncio.Queue(maxsize=_QUEUE_BATCHES)
         self._queue = queue
         task = asyncio.create_task(self._main())
         try:
@@ -295,7 +341,7 @@ class Run:
                 batch = await queue.get()
                 for update in batch:
                     yield update
-                if isinstance(batch[-1], RunFinished):  # always last, in a batch of its own
+                if type(batch) is list and isinstance(batch[-1], RunFinished):  # last, in a list of its own
                     break
         finally:
             if not task.done():
@@ -316,10 +362,10 @@ class Run:
             return
         await self._queue.put([update])
 
-    async def _emit_batch(self, updates: list[RunUpdate]) -> None:
+    async def _emit_batch(self, updates: _Batch) -> None:
         """Queue updates in order, in slices of at most _BATCH_MAX; waits only while the queue is full."""
         queue = self._queue
-        if self._consumer_gone or queue is None or not updates:
+        if self._consumer_gone or queue is None or not len(updates):
             return
         if len(updates) <= _BATCH_MAX:
             await queue.put(updates)
@@ -327,7 +373,10 @@ class Run:
         for start in range(0, len(updates), _BATCH_MAX):
             if self._consumer_gone:
                 return
-            await queue.put(updates[start : start + _BATCH_MAX])
+            if isinstance(updates, _ProgressLines):
+                await queue.put(updates.sliced(start, start + _BATCH_MAX))
+            else:
+                await queue.put(updates[start : start + _BATCH_MAX])
 
     async def _main(self) -> None:
         try:
@@ -531,24 +580,29 @@ class Run:
         # One timestamp per read: the lines of one chunk reached us at the same moment.
         t = time.monotonic() - self._t0
         tally = self._tally
-        events = None
-        if not cut:
-            # One decode for the read (the same text as line by line: a newline never decodes otherwise).
-            block = b"\n".join(lines).decode("utf-8", "replace")
-            events = parse_progress_block(block, len(lines))
-        if events is not None:
-            # A flood's read: every line a well-formed progress line (EventTally.add's first branch).
-            tally.last_progress.update(zip(map(_worker_of, events), events, strict=True))
-            updates: list[RunUpdate] = list(new_events_received(t, events, block.split("\n")))
-        else:
-            updates = []
-            for i, data in enumerate(lines):
-                text = data.decode("utf-8", "replace")
-                if not text.strip():
-                    continue  # a blank line is no event
-                event = parse_line(text, truncated=i in cut)
-                tally.add(event)
-                updates.append(new_event_received(t, event, text))
+        block = b"\n".join(lines) if not cut else b""
+        columns = parse_progress_columns(block) if block else None
+        if columns is not None:
+            # A flood's read: every line a well-formed progress line (EventTally.add's first branch). One
+            # decode for the read: it is ASCII, the same text as line by line.
+            progress = _ProgressLines(t, columns, block.decode("ascii").split("\n"))
+            tally.last_progress.update(progress.last_per_worker())
+            resumed = self._stall.output(t)
+            if self._tap is not None:
+                self._tap.stdout_lines(t, progress.raws)  # one write and one flush per read, as below
+            # The updates are built as the consumer takes them, not all at once here.
+            await self._emit_batch(progress)
+            if resumed is not None:
+                await self._emit(resumed)
+            return
+        updates: list[RunUpdate] = []
+        for i, data in enumerate(lines):
+            text = data.decode("utf-8", "replace")
+            if not text.strip():
+                continue  # a blank line is no event
+            event = parse_line(text, truncated=i in cut)
+            tally.add(event)
+            updates.append(new_event_received(t, event, text))
         if updates:
             resumed = self._stall.output(t)
             if resumed is not None:

@@ -16,8 +16,8 @@ from gildash.engine import protocol
 from gildash.engine.model import (
     EventReceived,
     ProgressEvent,
+    iter_progress_received,
     new_event_received,
-    new_events_received,
     new_progress_event,
 )
 from gildash.engine.protocol import MAX_SECONDS, MAX_WORKERS, parse_line
@@ -117,6 +117,21 @@ def test_fast_constructors_build_the_dataclass_objects() -> None:
         update.raw = "x"  # type: ignore[misc]
 
 
+def test_lazy_progress_updates_are_the_dataclass_objects() -> None:
+    updates = list(iter_progress_received(1.5, [0.5, 0.25], [1, 0], [2, 0], [3, 4], ["a", "b"]))
+    plain = [
+        EventReceived(1.5, ProgressEvent(0.5, 1, 2, 3), "a"),
+        EventReceived(1.5, ProgressEvent(0.25, 0, 0, 4), "b"),
+    ]
+    assert updates == plain and [repr(u) for u in updates] == [repr(u) for u in plain]
+    assert [hash(u.event) for u in updates] == [hash(u.event) for u in plain]
+    assert pickle.loads(pickle.dumps(updates)) == plain
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        updates[0].event.done = 9  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        list(iter_progress_received(0.0, [0.5], [1], [2], [3], []))
+
+
 def block_same(lines: list[str]) -> list[Any] | None:
     """parse_progress_block of the lines; when it answers, it answers what parse_line says of each."""
     events = protocol.parse_progress_block("\n".join(lines), len(lines))
@@ -164,6 +179,23 @@ def test_block_with_any_other_line_is_left_to_parse_line(odd: str) -> None:
         assert block_same(lines) is None
 
 
+def test_columns_of_a_block_are_its_lines_fields_and_nothing_else_passes() -> None:
+    good, other = canonical("0.5", 3, 1, 2).encode(), canonical("12", 0, 7, 9).encode()
+    assert protocol.parse_progress_columns(good + b"\n" + other) == ([0.5, 12.0], [3, 0], [1, 7], [2, 9])
+    odd = [
+        b"",
+        b"\n",
+        good + b"\n",
+        b"\n" + good,
+        good + b"\n\n" + other,
+        good + b"\r",
+        "é".encode(),
+        b"1 2 3 4",
+    ]
+    for block in (*odd, good + b"\n" + "é".encode() + b"\n" + other):
+        assert protocol.parse_progress_columns(block) is None
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
@@ -188,14 +220,3 @@ def test_block_agrees_with_parse_line(lines: list[str]) -> None:
     events = block_same(lines)
     fast_shape = all(protocol._progress_rows(line) for line in lines)
     assert (events is not None) == fast_shape
-
-
-def test_events_received_batch_builds_the_dataclass_objects() -> None:
-    events = [new_progress_event(0.5, 1, 2, 3), parse_line("[1]")]
-    updates = new_events_received(2.5, events, ["a", "[1]"])
-    assert updates == [EventReceived(2.5, events[0], "a"), EventReceived(2.5, events[1], "[1]")]
-    assert [repr(u) for u in updates] == [
-        repr(EventReceived(2.5, e, r)) for e, r in zip(events, ["a", "[1]"], strict=True)
-    ]
-    with pytest.raises(ValueError):
-        new_events_received(0.0, events, ["only one"])

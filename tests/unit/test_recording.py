@@ -23,6 +23,8 @@ from gildash.engine.model import (
     StderrReceived,
     Target,
 )
+from gildash.engine.protocol import parse_line
+from gildash.engine.record_tap import RunTap
 from gildash.engine.recording import (
     _ENCODER,
     Recorder,
@@ -247,3 +249,13 @@ def test_run_start_says_started_at_and_old_recordings_still_read(tmp_path: Path)
     assert run.started_at == 1_800_000_000.5
     old = read_recording(FIXTURES / "recording_v1.jsonl").runs[0]
     assert old.started_at == pytest.approx(1796033188.6107283)  # written as "t" before
+
+
+def test_tap_records_unbuilt_stdout_lines_as_it_records_their_updates(tmp_path: Path) -> None:
+    raws = ['{"event":"progress","t":0.5,"worker":0,"done":1,"total":2}', "[1]", "é"]
+    paths = tmp_path / "batch.jsonl", tmp_path / "lines.jsonl"
+    with Recorder(paths[0]) as first, Recorder(paths[1]) as second:
+        RunTap(first, "r1").batch([EventReceived(1.5, parse_line(raw), raw) for raw in raws])
+        RunTap(second, "r1").stdout_lines(1.5, raws)
+    assert paths[0].read_text().splitlines()[1:] == paths[1].read_text().splitlines()[1:]
+    assert len(paths[1].read_text().splitlines()) == 1 + len(raws)

@@ -29,9 +29,13 @@ from gildash.engine.model import (
     StderrReceived,
     Target,
 )
+from gildash.engine.protocol import parse_line, parse_progress_columns
+from gildash.engine.recording import Recorder, read_recording
 from gildash.engine.runner import Run, RunSpecError, build_argv, build_env, execute, list_workloads
 
 FIXTURES = Path(__file__).parent / "fixtures"
+COMPACT_FLOOD = Path(__file__).resolve().parents[2] / "scripts" / "bench_flood.py"
+"""Prints compact progress lines, the shape a read is parsed as one block for (the fixture's are not)."""
 PY = Target(id="py", label="test python", executable=sys.executable, kind="python", version="3.11")
 
 
@@ -307,6 +311,58 @@ async def test_pump_hands_on_a_whole_read_at_once_and_drops_only_the_overflow() 
         [(b"d", False)],
         [(b"e", False)],
     ]
+
+
+def _progress_lines(rows: list[tuple[str, int, int]]) -> tuple[runner._ProgressLines, list[str]]:
+    raws = [f'{{"event":"progress","t":{t},"worker":{w},"done":{d},"total":9}}' for t, w, d in rows]
+    columns = parse_progress_columns("\n".join(raws).encode())
+    assert columns is not None
+    return runner._ProgressLines(2.5, columns, raws), raws
+
+
+def test_progress_lines_batch_builds_what_parse_line_says_of_each_line() -> None:
+    batch, raws = _progress_lines([("0.5", 0, 1), ("0.25", 3, 1), ("0.75", 0, 2), ("1", 1, 7)])
+    updates = list(batch)
+    assert updates == [EventReceived(2.5, parse_line(raw), raw) for raw in raws]
+    assert [repr(u) for u in updates] == [repr(EventReceived(2.5, parse_line(raw), raw)) for raw in raws]
+    assert list(batch) == updates  # iterating again builds the same updates again
+    assert len(batch) == 4 and list(batch.sliced(1, 3)) == updates[1:3]
+    assert batch.last_per_worker() == {0: updates[2].event, 3: updates[1].event, 1: updates[3].event}
+
+
+async def test_a_progress_batch_is_queued_in_order_in_slices_of_at_most_batch_max() -> None:
+    n = 2 * runner._BATCH_MAX + 5
+    batch, _raws = _progress_lines([(f"0.{i}", i % 3, i) for i in range(n)])
+    run = Run(fixture_spec("flood.py", "1"), noise_check=False)
+    queue: asyncio.Queue[runner._Batch] = asyncio.Queue()
+    run._queue = queue
+    await run._emit_batch(batch)
+    pieces = [queue.get_nowait() for _ in range(queue.qsize())]
+    assert [len(piece) for piece in pieces] == [runner._BATCH_MAX, runner._BATCH_MAX, 5]
+    assert [u for piece in pieces for u in piece] == list(batch)
+
+
+async def test_compact_flood_yields_every_line_in_order_recorded_or_not(tmp_path: Path) -> None:
+    n = 5_000
+    spec = RunSpec(target=PY, workload="custom", cmd=(sys.executable, str(COMPACT_FLOOD), "--lines", str(n)))
+    seen: list[list[tuple[object, str]]] = []  # per run: the flood's times differ from one run to the next
+    recorder = Recorder(tmp_path / "rec.jsonl")
+    try:
+        for rec in (None, recorder):
+            run = Run(spec, recorder=rec, noise_check=False, sample_interval=60, core_sample_interval=None)
+            updates = await collect(run)
+            assert isinstance(updates[0], RunStarted) and isinstance(updates[-1], RunFinished)
+            assert updates[-1].result.status == "ok" and updates[-1].result.malformed_lines == 0
+            lines = [(u.event, u.raw) for u in updates if isinstance(u, EventReceived)]
+            assert [event for event, raw in lines] == [parse_line(raw) for event, raw in lines]
+            done = [event.done for event, _raw in lines if isinstance(event, ProgressEvent)]
+            assert done == list(range(1, n + 1)) and len(lines) == n + 2  # start, progress lines, summary
+            assert run._tally.last_progress == {0: lines[-2][0]}
+            seen.append(lines)
+    finally:
+        recorder.close()
+    (recorded,) = read_recording(tmp_path / "rec.jsonl").runs
+    assert [u.raw for _t, u in recorded.items if isinstance(u, EventReceived)] == [raw for _e, raw in seen[1]]
 
 
 async def test_slow_consumer_back_pressures_the_flood_without_dropping() -> None:
