@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from gildash.engine.calibrate import Calibrator, PlanCalibration, SizeRun, calibrate_plan
 from gildash.engine.catalog import unsupported
@@ -33,8 +33,10 @@ from gildash.engine.model import (
     Target,
 )
 from gildash.engine.record_tap import BackgroundTap, RunTap
-from gildash.engine.recording import Recorder, RecordingError
 from gildash.engine.settings import RunSettings
+
+if TYPE_CHECKING:
+    from gildash.engine.recording import Recorder
 
 YIELD_EVERY = 500
 """Updates processed between forced yields to the event loop (a flood must not starve a UI)."""
@@ -404,6 +406,9 @@ class RunSession:
         if self._record_dir is None:
             return None
         if self._recorder is None:
+            # Lazy: the dashboard creates its session before its first frame, and records only from a run.
+            from gildash.engine.recording import Recorder, RecordingError
+
             stamp = time.strftime("%Y%m%dT%H%M%S")
             try:
                 self._recorder = Recorder(self._record_dir / f"dashboard-{stamp}.jsonl")
