@@ -64,3 +64,10 @@ def test_dashboard_start_leaves_what_comes_later_unimported() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_cli_import_leaves_the_model_unbuilt() -> None:
+    # `gildash --help` imports the CLI only: the model's dataclasses (and the machine reader) are not needed.
+    code = "import gildash.cli, sys; assert 'gildash.engine.model' not in sys.modules"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
