@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from gildash.engine.calibrate import Calibrator, PlanCalibration, SizeRun, calibrate_plan
 from gildash.engine.catalog import unsupported
 from gildash.engine.digest import RunDigester
 from gildash.engine.machine import MachineFacts
@@ -36,6 +35,7 @@ from gildash.engine.record_tap import BackgroundTap, RunTap
 from gildash.engine.settings import RunSettings
 
 if TYPE_CHECKING:
+    from gildash.engine.calibrate import Calibrator, PlanCalibration, SizeRun
     from gildash.engine.recording import Recorder
 
 YIELD_EVERY = 500
@@ -332,6 +332,8 @@ class RunSession:
         def on_target(spec: RunSpec, i: int, n: int) -> None:
             self.calibrating = f"calibrating {spec.target.id} ({spec.workload}), {i} of {n}"
             self._listener.session_poke()
+
+        from gildash.engine.calibrate import calibrate_plan  # lazy: only a calibrating sweep needs it
 
         task = asyncio.ensure_future(calibrate_plan(plan, calibrator, self._size_run, on_target=on_target))
         self._calibration = task

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gildash.engine.calibrate import Calibrator
 from gildash.engine.machine import MachineFacts
 from gildash.engine.model import (
     CoreSample,
@@ -23,6 +22,7 @@ from gildash.engine.model import (
 from gildash.engine.session import RunLike
 
 if TYPE_CHECKING:
+    from gildash.engine.calibrate import Calibration, Calibrator, SizeRun
     from gildash.engine.recording import Recording
     from gildash.engine.remote.host import RemoteHost
     from gildash.engine.remote.watch import CoreWatch
@@ -87,7 +87,6 @@ def simulated_cores() -> int | None:
 
 def live_sources(config: Path | None = None, *, record_dir: Path | None = None) -> Sources:
     """The real engine: discovery, subprocess runs, /proc/stat core sampling, the monotonic clock."""
-    from gildash.engine.calibrate import cached_calibration
     from gildash.engine.core_load import CoreSampler, SimulatedCoreSampler
     from gildash.engine.machine import read_machine
 
@@ -100,6 +99,11 @@ def live_sources(config: Path | None = None, *, record_dir: Path | None = None) 
         from gildash.engine.interpreters import discover_targets  # lazy: discovery runs after the first frame
 
         return discover_targets(config)
+
+    async def calibrate(spec: RunSpec, run: SizeRun) -> tuple[Calibration, bool]:
+        from gildash.engine.calibrate import cached_calibration  # lazy: only a sweep calibrates
+
+        return await cached_calibration(spec, run)
 
     def start_run(spec: RunSpec) -> RunLike:
         from gildash.engine.runner import Run  # lazy: the runner (and psutil) wait for the first run
@@ -114,7 +118,7 @@ def live_sources(config: Path | None = None, *, record_dir: Path | None = None) 
         cpu_count=machine_cpu_count() if simulated is None else simulated,
         clock=time.monotonic,
         record_dir=record_dir,
-        calibrate=cached_calibration,
+        calibrate=calibrate,
         physical_cores=read_machine().usable_physical_cores,
         machine=read_machine,
     )

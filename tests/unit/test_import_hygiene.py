@@ -38,13 +38,14 @@ def test_cli_import_is_light() -> None:
 
 
 def test_dashboard_start_leaves_what_comes_later_unimported() -> None:
-    # Every module imported before the first frame delays it: runs, discovery, recordings, TOML, ssh and the
-    # screens behind keys are imported when first used.
+    # Every module imported before the first frame delays it: runs, discovery, calibration, recordings,
+    # TOML, ssh and the screens behind keys are imported when first used.
     late = {
         "psutil",
         "tomllib",
         "gildash.engine.runner",
         "gildash.engine.interpreters",
+        "gildash.engine.calibrate",
         "gildash.engine.recording",
         "gildash.engine.remote.ssh",
         "gildash.ui.commands",
