@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import secrets
 import signal
 import subprocess
 import sys
@@ -657,6 +656,8 @@ class Workload:
     """One running workload, its tree, and how to end it."""
 
     def __init__(self, argv: Sequence[str], cwd: str | None, env: dict[str, str]) -> None:
+        import secrets  # lazy: gildash imports this module at start-up for its readers; only a run needs it
+
         self.token = secrets.token_hex(8)
         full_env = dict(os.environ)
         full_env.update(env)

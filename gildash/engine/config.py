@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +92,8 @@ def load_config(path: Path | None = None) -> Config:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{file}: cannot read: not UTF-8 text (byte {exc.start})") from None
+    import tomllib  # lazy: with no config file (the usual case) nothing at start-up parses TOML
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -11,6 +11,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from gildash.engine.model import (
     CoreSample,
@@ -22,7 +23,9 @@ from gildash.engine.model import (
     RunUpdate,
     StderrReceived,
 )
-from gildash.engine.recording import Recorder
+
+if TYPE_CHECKING:
+    from gildash.engine.recording import Recorder  # the taps' user brings the Recorder: imported on its side
 
 
 class RunTap:

@@ -13,9 +13,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from gildash.engine.calibrate import Calibrator, PlanCalibration, SizeRun, calibrate_plan
 from gildash.engine.catalog import unsupported
 from gildash.engine.digest import RunDigester
 from gildash.engine.machine import MachineFacts
@@ -33,8 +32,11 @@ from gildash.engine.model import (
     Target,
 )
 from gildash.engine.record_tap import BackgroundTap, RunTap
-from gildash.engine.recording import Recorder, RecordingError
 from gildash.engine.settings import RunSettings
+
+if TYPE_CHECKING:
+    from gildash.engine.calibrate import Calibrator, PlanCalibration, SizeRun
+    from gildash.engine.recording import Recorder
 
 YIELD_EVERY = 500
 """Updates processed between forced yields to the event loop (a flood must not starve a UI)."""
@@ -331,6 +333,8 @@ class RunSession:
             self.calibrating = f"calibrating {spec.target.id} ({spec.workload}), {i} of {n}"
             self._listener.session_poke()
 
+        from gildash.engine.calibrate import calibrate_plan  # lazy: only a calibrating sweep needs it
+
         task = asyncio.ensure_future(calibrate_plan(plan, calibrator, self._size_run, on_target=on_target))
         self._calibration = task
         try:
@@ -404,6 +408,9 @@ class RunSession:
         if self._record_dir is None:
             return None
         if self._recorder is None:
+            # Lazy: the dashboard creates its session before its first frame, and records only from a run.
+            from gildash.engine.recording import Recorder, RecordingError
+
             stamp = time.strftime("%Y%m%dT%H%M%S")
             try:
                 self._recorder = Recorder(self._record_dir / f"dashboard-{stamp}.jsonl")

@@ -7,7 +7,6 @@ the workload's clock (the events' `t`). Never imports textual; no I/O.
 
 from __future__ import annotations
 
-import statistics
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
@@ -193,7 +192,11 @@ def slice_durations(timeline: Timeline) -> list[float]:
 def median_slice_ms(timeline: Timeline) -> float | None:
     """Median on-CPU slice of all workers in milliseconds; None without slices."""
     durations = slice_durations(timeline)
-    return 1000.0 * statistics.median(durations) if durations else None
+    if not durations:
+        return None
+    import statistics  # lazy: the dashboard imports this module before its first frame, needs it after
+
+    return 1000.0 * statistics.median(durations)
 
 
 def handoffs(timeline: Timeline) -> int:

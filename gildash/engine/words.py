@@ -5,8 +5,12 @@ Never imports textual; the answers themselves come from the model (Target.gil_mo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gildash.engine import catalog
-from gildash.engine.model import Executor, RunResult
+
+if TYPE_CHECKING:  # annotations only: `gildash --help` imports this module and need not build the model
+    from gildash.engine.model import Executor, RunResult
 
 
 def executor_word(executor: Executor | str, count: int | None = None) -> str:

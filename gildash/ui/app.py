@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -21,15 +21,13 @@ from textual.screen import Screen
 
 from gildash.engine.config import Config
 from gildash.engine.history import SessionHistory
-from gildash.engine.recording import Recording
-from gildash.engine.remote.ssh import RemoteError
 from gildash.engine.retention import recordings_dir
-from gildash.ui.commands import all_key_actions, palette_commands
 from gildash.ui.machines import Machines, Opened, open_remote
-from gildash.ui.screens.confirm import ConfirmScreen
 from gildash.ui.screens.dashboard import DashboardScreen
-from gildash.ui.screens.help import HelpScreen
 from gildash.ui.sources import Sources, live_sources, replay_sources
+
+if TYPE_CHECKING:
+    from gildash.engine.recording import Recording
 
 
 class GildashApp(App[int]):
@@ -99,6 +97,8 @@ class GildashApp(App[int]):
         return screen
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        from gildash.ui.commands import palette_commands  # lazy: the palette opens long after start-up
+
         yield from super().get_system_commands(screen)
         yield from palette_commands(self, self.dashboard)
 
@@ -106,6 +106,9 @@ class GildashApp(App[int]):
 
     def action_help(self) -> None:
         """Show every key."""
+        from gildash.ui.commands import all_key_actions  # lazy: not needed for the first frame
+        from gildash.ui.screens.help import HelpScreen  # lazy: not needed for the first frame
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(all_key_actions(self, self.dashboard)))
@@ -116,6 +119,8 @@ class GildashApp(App[int]):
             return
         dash = self.dashboard
         if dash.running:
+            from gildash.ui.screens.confirm import ConfirmScreen  # lazy: only a quit during a run asks
+
             if isinstance(self.screen, ConfirmScreen):
                 return
 
@@ -217,6 +222,8 @@ class GildashApp(App[int]):
 
     def _open_machine(self, machine: str | None) -> None:
         """Thread worker: open the machine (ssh, the bundle's copy), then hand it to the UI thread."""
+        from gildash.engine.remote.ssh import RemoteError  # lazy: ssh is only needed once `m` is pressed
+
         try:
             opened = self.machines.open(machine)
         except RemoteError as exc:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gildash.engine.calibrate import Calibrator
 from gildash.engine.machine import MachineFacts
 from gildash.engine.model import (
     CoreSample,
@@ -23,6 +22,7 @@ from gildash.engine.model import (
 from gildash.engine.session import RunLike
 
 if TYPE_CHECKING:
+    from gildash.engine.calibrate import Calibration, Calibrator, SizeRun
     from gildash.engine.recording import Recording
     from gildash.engine.remote.host import RemoteHost
     from gildash.engine.remote.watch import CoreWatch
@@ -70,12 +70,8 @@ def _zero_sampler(count: int) -> Callable[[], CoreSample]:
 
 def machine_cpu_count() -> int:
     """Logical CPUs (at least 1)."""
-    try:
-        import psutil
-
-        return int(psutil.cpu_count() or os.cpu_count() or 1)
-    except Exception:
-        return os.cpu_count() or 1
+    # os.cpu_count() is what psutil.cpu_count() returns (its docs say so), without importing psutil at start.
+    return os.cpu_count() or 1
 
 
 SIMULATE_CORES_ENV = "GILDASH_SIMULATE_CORES"
@@ -91,11 +87,8 @@ def simulated_cores() -> int | None:
 
 def live_sources(config: Path | None = None, *, record_dir: Path | None = None) -> Sources:
     """The real engine: discovery, subprocess runs, /proc/stat core sampling, the monotonic clock."""
-    from gildash.engine.calibrate import cached_calibration
-    from gildash.engine.interpreters import discover_targets
+    from gildash.engine.core_load import CoreSampler, SimulatedCoreSampler
     from gildash.engine.machine import read_machine
-    from gildash.engine.runner import Run
-    from gildash.engine.sampler import CoreSampler, SimulatedCoreSampler
 
     simulated = simulated_cores()
     sampler: CoreSampler | SimulatedCoreSampler
@@ -103,9 +96,18 @@ def live_sources(config: Path | None = None, *, record_dir: Path | None = None) 
     sampler.sample()  # prime: the first call only stores counters
 
     def targets() -> list[Target]:
+        from gildash.engine.interpreters import discover_targets  # lazy: discovery runs after the first frame
+
         return discover_targets(config)
 
+    async def calibrate(spec: RunSpec, run: SizeRun) -> tuple[Calibration, bool]:
+        from gildash.engine.calibrate import cached_calibration  # lazy: only a sweep calibrates
+
+        return await cached_calibration(spec, run)
+
     def start_run(spec: RunSpec) -> RunLike:
+        from gildash.engine.runner import Run  # lazy: the runner (and psutil) wait for the first run
+
         # No core sampler of the run's own: the dashboard records the per-core samples it draws.
         return Run(spec, sample_interval=RUN_SAMPLE_S, core_sample_interval=None)
 
@@ -115,7 +117,7 @@ def live_sources(config: Path | None = None, *, record_dir: Path | None = None) 
         core_sampler=sampler.sample,
         cpu_count=machine_cpu_count() if simulated is None else simulated,
         record_dir=record_dir,
-        calibrate=cached_calibration,
+        calibrate=calibrate,
         physical_cores=read_machine().usable_physical_cores,
         machine=read_machine,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from pathlib import Path
 
@@ -454,3 +455,13 @@ async def test_live_runs_record_the_core_samples_the_dashboard_draws(
     drawn = [u for _t, u in run.items if isinstance(u, CoreSample) and u.percent == (35.0, 70.0)]
     assert len(drawn) >= 2  # the dashboard's own 4 Hz samples (the fake run scripts (60, 40) ones too)
     assert "result" in path.read_text().strip().splitlines()[-1]
+
+
+async def test_collector_is_on_once_the_first_frame_is_drawn(app: GildashApp) -> None:
+    gc.disable()  # as the CLI starts the dashboard
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            assert gc.isenabled()
+    finally:
+        gc.enable()

@@ -281,6 +281,21 @@ def test_a_recordings_folder_that_cannot_be_sized_still_opens_the_dashboard(
     assert "warning: cannot check the size of" in capsys.readouterr().err
 
 
+def test_dashboard_start_holds_the_collector_off_and_the_cli_turns_it_back_on(
+    xdg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from gildash.ui.app import GildashApp
+
+    during: list[bool] = []
+    monkeypatch.setattr(GildashApp, "run", lambda self, *a, **k: during.append(gc.isenabled()))
+    assert gc.isenabled()
+    assert main([]) == 0
+    assert during == [False]  # while the app starts (the screen turns it on after its first frame)
+    assert gc.isenabled()  # an app that never drew a frame leaves it on too
+
+
 def test_docs_document_the_recordings_cap() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
     assert "[recordings]" in docs and "max_mb" in docs

@@ -35,3 +35,40 @@ def test_cli_import_is_light() -> None:
     code = "import gildash.cli, sys; bad = {'psutil', 'textual'} & set(sys.modules); assert not bad, bad"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_dashboard_start_leaves_what_comes_later_unimported() -> None:
+    # Every module imported before the first frame delays it: runs, discovery, calibration, recordings,
+    # TOML, ssh and the screens behind keys are imported when first used.
+    late = {
+        "psutil",
+        "tomllib",
+        "gildash.engine.runner",
+        "gildash.engine.interpreters",
+        "gildash.engine.calibrate",
+        "gildash.engine.recording",
+        "gildash.engine.remote.ssh",
+        "gildash.ui.commands",
+        "gildash.ui.screens.help",
+        "gildash.ui.screens.confirm",
+        "gildash.ui.screens.charts",
+        "gildash.ui.screens.history",
+        "gildash.ui.exporting",
+    }
+    code = (
+        "import sys\n"
+        "from gildash.ui.app import make_app\n"
+        "from gildash.ui.sources import live_sources\n"
+        "make_app(live_sources())\n"
+        f"bad = set({sorted(late)!r}) & set(sys.modules)\n"
+        "assert not bad, sorted(bad)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_cli_import_leaves_the_model_unbuilt() -> None:
+    # `gildash --help` imports the CLI only: the model's dataclasses (and the machine reader) are not needed.
+    code = "import gildash.cli, sys; assert 'gildash.engine.model' not in sys.modules"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr

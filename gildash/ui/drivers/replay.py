@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gildash.engine.recording import RecordedRun, Recording, ReplayRun
-from gildash.engine.session import RunLike
+if TYPE_CHECKING:
+    from gildash.engine.recording import RecordedRun, Recording
+    from gildash.engine.session import RunLike
 
 MIN_SPEED = 0.125
 MAX_SPEED = 64.0
@@ -76,6 +78,8 @@ class ReplayDriver:
         """A maker of the next recorded run (wrapping around); None before the recording is loaded."""
         if not self.runs:
             return None
+        from gildash.engine.recording import ReplayRun  # lazy: the live dashboard imports this module too
+
         recorded = self.runs[self._index % len(self.runs)]
         self._index += 1
         self.paused = False

@@ -156,6 +156,8 @@ class DashboardScreen(Screen[None]):
         else:
             # After the first frame: discovery's thread would take the GIL from the first render.
             self.call_after_refresh(self._discover)
+        # The CLI holds the cyclic collector off while the app starts (cli/dashboard.py): on from here.
+        self.call_after_refresh(gc.enable)
         if self.demo:
             from gildash.ui.drivers.demo import demo_loop
 
