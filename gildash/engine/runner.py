@@ -82,9 +82,35 @@ _QUEUE_BATCHES = 4  # bounded: a flooding workload is throttled through its pipe
 _BATCH_MAX = 256  # updates per batch: at most _QUEUE_BATCHES * _BATCH_MAX wait (plus one read in hand)
 _READ_CHUNK = 1 << 16
 READ_GATHER_S = 0.1
-"""After a read that emptied a pipe, wait this long before the next: a workload that flushes each line
-(most do, ~50 a second) then costs one wake-up, parse and hand-off per 0.1 s instead of one per line.
-A line's receive time is at most this late; a flood (full reads) is never held back."""
+"""A pipe whose writer is slow rests this long after each read: a workload that flushes each line (most
+do, ~50 a second) then costs one wake-up, parse and hand-off per 0.1 s instead of one per line. A line's
+receive time is at most this late."""
+GATHER_MAX_BYTES = 16384
+"""A writer that puts more than this (a quarter of a pipe) in a READ_GATHER_S is read at once, never left
+to fill the pipe and block: a flood is never held back."""
+GATHER_WINDOW_S = 0.5
+"""How often a pipe's write rate is looked at again (reads start ungathered until the first look)."""
+
+
+class _ReadGate:
+    """Whether a pipe may rest READ_GATHER_S after a read: only while its writer is slow."""
+
+    def __init__(self) -> None:
+        self.resting = False
+        """Rest after reads (the writer was slow over the last window)."""
+        self._since = time.monotonic()
+        self._bytes = 0
+
+    def read(self, size: int) -> bool:
+        """Count a read of size bytes; True when the pipe may rest now."""
+        now = time.monotonic()
+        self._bytes += size
+        if size >= GATHER_MAX_BYTES:
+            self.resting, self._since, self._bytes = False, now, 0  # a burst: read at full speed at once
+        elif now - self._since >= GATHER_WINDOW_S:
+            rate = self._bytes / (now - self._since)
+            self.resting, self._since, self._bytes = rate * READ_GATHER_S < GATHER_MAX_BYTES, now, 0
+        return self.resting
 
 
 class _ProgressLines:
@@ -534,9 +560,10 @@ class Run:
         """Split a stream into lines of at most max_line bytes; the rest of an over-long line is dropped.
 
         Each read's complete lines go to `handle` in one call, in order, with the indexes of those cut.
-        With the stream's pipe transport, a read that emptied the pipe is followed by READ_GATHER_S with
+        With the stream's pipe transport and a slow writer, each read is followed by READ_GATHER_S with
         the pipe unwatched: the lines written meanwhile wait in the pipe and arrive in one read.
         """
+        gate = _ReadGate()
         buf = bytearray()  # the unfinished line carried over from earlier reads (at most max_line bytes)
         discarding = False  # the current line was already handed on truncated: drop it up to its newline
         while True:
@@ -566,7 +593,7 @@ class Run:
                     discarding = True
             if lines:
                 await handle(lines, cut)
-            if len(chunk) < _READ_CHUNK and isinstance(pipe, asyncio.ReadTransport) and not pipe.is_closing():
+            if gate.read(len(chunk)) and isinstance(pipe, asyncio.ReadTransport) and not pipe.is_closing():
                 pipe.pause_reading()  # else the loop reads each line as it comes, into the stream's buffer
                 try:
                     await asyncio.sleep(READ_GATHER_S)

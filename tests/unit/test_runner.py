@@ -416,8 +416,8 @@ async def test_lines_flushed_one_by_one_are_read_in_gathered_batches(monkeypatch
     # A workload that flushes each line (most do) must not cost a wake-up, a parse and a hand-off per line.
     code = (
         "import json, sys, time\n"
-        "for i in range(120):\n"
-        "    line = {'event': 'progress', 't': i / 100, 'worker': 0, 'done': i, 'total': 120}\n"
+        "for i in range(300):\n"
+        "    line = {'event': 'progress', 't': i / 100, 'worker': 0, 'done': i, 'total': 300}\n"
         "    print(json.dumps(line), flush=True)\n"
         "    time.sleep(0.01)\n"
     )
@@ -434,6 +434,29 @@ async def test_lines_flushed_one_by_one_are_read_in_gathered_batches(monkeypatch
     done = [
         u.event.done for u in updates if isinstance(u, EventReceived) and isinstance(u.event, ProgressEvent)
     ]
-    assert done == list(range(120))  # every line, in order
-    # ~1.2 s of lines every 10 ms: about one read per READ_GATHER_S (0.1 s), not one per line (120).
-    assert len(reads) <= 30
+    assert done == list(range(300))  # every line, in order
+    # ~3 s of a line every 10 ms: read line by line until the writer is known to be slow (GATHER_WINDOW_S),
+    # then about one read per READ_GATHER_S (0.1 s): ~75 reads, not one per line (300).
+    assert len(reads) <= 120
+
+
+async def test_a_flood_is_never_left_to_fill_its_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Resting a pipe whose writer is fast would block the writer on a full pipe: the run measured, slowed.
+    code = (
+        "import sys\n"
+        'line = \'{"event":"progress","t":0.5,"worker":0,"done":1,"total":2}\\n\'\n'
+        "for _ in range(300):\n"
+        "    sys.stdout.write(line * 1000)\n"
+    )
+    rests: list[bool] = []
+    read = runner._ReadGate.read
+
+    def watched(self: runner._ReadGate, size: int) -> bool:
+        rests.append(read(self, size))
+        return rests[-1]
+
+    monkeypatch.setattr(runner._ReadGate, "read", watched)
+    spec = RunSpec(target=PY, workload="custom", cmd=(sys.executable, "-c", code))
+    updates = await collect(Run(spec, noise_check=False))
+    assert sum(isinstance(u, EventReceived) for u in updates) == 300_000
+    assert rests and not any(rests)
