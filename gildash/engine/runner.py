@@ -81,10 +81,10 @@ STDERR_TAIL_BYTES = 8192
 _QUEUE_BATCHES = 4  # bounded: a flooding workload is throttled through its pipe, never dropped
 _BATCH_MAX = 256  # updates per batch: at most _QUEUE_BATCHES * _BATCH_MAX wait (plus one read in hand)
 _READ_CHUNK = 1 << 16
-READ_GATHER_S = 0.1
+READ_GATHER_S = 0.25
 """A pipe whose writer is slow rests this long after each read: a workload that flushes each line (most
-do, ~50 a second) then costs one wake-up, parse and hand-off per 0.1 s instead of one per line. A line's
-receive time is at most this late."""
+do, ~50 a second) then costs one wake-up, parse and hand-off per 0.25 s (the dashboard's sampling period)
+instead of one per line. A line's receive time is at most this late."""
 GATHER_MAX_BYTES = 16384
 """A writer that puts more than this (a quarter of a pipe) in a READ_GATHER_S is read at once, never left
 to fill the pipe and block: a flood is never held back."""
