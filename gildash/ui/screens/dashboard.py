@@ -139,6 +139,7 @@ class DashboardScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._cores = self.query_one(CoresPanel)  # pushed to 4 times a second: looked up once
         self.query_one("#targets-box").border_title = "Targets"
         self.query_one("#cores-box").border_title = "CPU cores"
         self.query_one("#run-box").border_title = "Run"
@@ -291,15 +292,19 @@ class DashboardScreen(Screen[None]):
         self._ticks += 1
         # While a workload runs, every frame is CPU taken from it: repaint once a second then.
         paint = not self.running or self._ticks % RUN_PAINT_EVERY == 0
-        with self.app.batch_update():
-            sample = self.runs.sample_cores(self.sources.core_sampler) if self.replay is None else None
+        sample = self.runs.sample_cores(self.sources.core_sampler) if self.replay is None else None
+        if not paint:
             if sample is not None:
-                self.query_one(CoresPanel).push(sample.percent, paint=paint)
-            if paint:
-                self.run_display.frame(self.runs.session.digester, self._run_context, running=self.running)
-                if not self.running or self._ticks % LOG_EVERY == 0:
-                    # Only the log on show: the other one is written when j brings it up.
-                    self._shown_log().flush()
+                self._cores.push(sample.percent, paint=False)
+            return
+        # No batch_update(): nothing here awaits, so no frame can come between these repaints anyway, and
+        # its end would wake the app's message loop at every tick.
+        if sample is not None:
+            self._cores.push(sample.percent)
+        self.run_display.frame(self.runs.session.digester, self._run_context, running=self.running)
+        if not self.running or self._ticks % LOG_EVERY == 0:
+            # Only the log on show: the other one is written when j brings it up.
+            self._shown_log().flush()
 
     # --- sweeps -------------------------------------------------------------------------------------
 
