@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import sys
 from pathlib import Path
 
 from gildash.cli import common
+
+UI_SWITCH_INTERVAL_S = 0.001
+"""The dashboard process's GIL switch interval (never a workload's: they are processes of their own)."""
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -17,6 +21,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     # would scan them over and over before the first frame (~25 ms of ~300 here). The dashboard screen
     # turns it back on once its first frame is drawn (DashboardScreen.on_mount); the finally, if it never is.
     gc.disable()
+    # The dashboard's other threads (keys in, frames out, the recording) each need the GIL for a moment;
+    # while a flood keeps the event loop busy they would wait out its 5 ms turns (Python's default).
+    sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
     try:
         return _open_dashboard(args)
     finally:

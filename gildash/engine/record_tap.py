@@ -27,6 +27,9 @@ from gildash.engine.model import (
 if TYPE_CHECKING:
     from gildash.engine.recording import Recorder  # the taps' user brings the Recorder: imported on its side
 
+StdoutLine = tuple[float, str, bool]
+"""A stdout line as recorded: (harness time, raw text, truncated)."""
+
 
 class RunTap:
     """Writes one run's updates to a Recorder as they pass (write errors never raise: Recorder's rule)."""
@@ -53,13 +56,18 @@ class RunTap:
         self._t = t
         self._recorder.lines(self._run_id, [(t, raw, False) for raw in raws])
 
-    def batch(self, updates: Sequence[RunUpdate]) -> None:
-        """Record updates in order; consecutive stdout lines go out in one write."""
+    def batch(self, updates: Sequence[RunUpdate | StdoutLine]) -> None:
+        """Record updates (or stdout lines already taken from theirs) in order; consecutive stdout lines go
+        out in one write."""
         rec, run_id = self._recorder, self._run_id
-        lines: list[tuple[float, str, bool]] = []
+        lines: list[StdoutLine] = []
         for update in updates:
             if self._ended:
                 break
+            if isinstance(update, tuple):
+                self._t = update[0]
+                lines.append(update)
+                continue
             if isinstance(update, EventReceived):
                 self._t = update.t
                 truncated = isinstance(update.event, MalformedLine) and update.event.truncated
@@ -97,13 +105,21 @@ class BackgroundTap:
 
     def __init__(self, tap: RunTap) -> None:
         self._tap = tap
-        self._queue: deque[RunUpdate] = deque()  # append/popleft are thread-safe
+        self._queue: deque[RunUpdate | StdoutLine] = deque()  # append/popleft are thread-safe
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._write_loop, name="gildash-record", daemon=True)
         self._thread.start()
 
     def __call__(self, update: RunUpdate) -> None:
-        self._queue.append(update)
+        if isinstance(update, EventReceived):
+            # Only what the recording keeps of a stdout line: the update itself (and its parsed event) can
+            # die at once. Queued whole, a flood's updates lived until the thread's next look and every
+            # young collection on the UI thread found them alive and promoted them (full collections of
+            # tens of ms, mid-flood).
+            truncated = isinstance(update.event, MalformedLine) and update.event.truncated
+            self._queue.append((update.t, update.raw, truncated))
+        else:
+            self._queue.append(update)
 
     def _write_loop(self) -> None:
         queue = self._queue

@@ -85,6 +85,28 @@ def test_background_tap_records_every_line_in_order(tmp_path: Path) -> None:
     assert raws == [u.raw for u in updates if isinstance(u, EventReceived)]
 
 
+def test_background_tap_keeps_no_stdout_update_alive(tmp_path: Path, monkeypatch: Any) -> None:
+    # A flood's updates must die once the screen has folded them: kept for the writer thread, every young
+    # collection on the UI thread found them alive (full collections of tens of ms, keys waiting).
+    import weakref
+
+    monkeypatch.setattr(BackgroundTap, "POLL_S", 3600.0)  # the writer thread does not look before close()
+    spec = RunSpec(PY311, "sum_squares", 2, 1000)
+    updates = flood_updates(spec, "r1", 50)
+    path = tmp_path / "rec.jsonl"
+    with Recorder(path) as recorder:
+        tap = BackgroundTap(RunTap(recorder, "r1"))
+        lines = [u for u in updates if isinstance(u, EventReceived)]
+        refs = [weakref.ref(u) for u in lines]
+        for update in updates:
+            tap(update)
+        del updates, lines, update
+        assert all(ref() is None for ref in refs)
+        tap.close()
+    (run,) = read_recording(path).runs
+    assert sum(isinstance(u, EventReceived) for _t, u in run.items) == len(refs)
+
+
 async def test_flood_log_skips_lines_but_the_recording_has_them(tmp_path: Path) -> None:
     engine = FakeEngine()
     engine.flood = 20_000
