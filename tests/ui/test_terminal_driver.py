@@ -10,6 +10,7 @@ import threading
 import time
 import tty
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -57,11 +58,24 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         signal.signal(sig, handler)
 
 
-def raw_pty() -> tuple[int, int]:
-    """A terminal in raw mode, as the app puts it: each key readable at once, not at Enter."""
+@contextmanager
+def reading(driver: RecordingDriver | None = None) -> Iterator[tuple[RecordingDriver, int]]:
+    """A driver's input thread reading a terminal in raw mode (each key readable at once, as the app puts
+    it): yields (driver, the terminal's other end to type into); stops the thread and closes both ends."""
     master, slave = pty.openpty()
     tty.setraw(slave)
-    return master, slave
+    if driver is None:
+        driver = RecordingDriver(slave)
+    else:
+        driver.exit_event.clear()
+        driver.fileno = slave
+    thread = start(driver)
+    try:
+        yield driver, master
+    finally:
+        stop(driver, thread)
+        os.close(master)
+        os.close(slave)
 
 
 def start(driver: RecordingDriver) -> threading.Thread:
@@ -86,58 +100,29 @@ def stop(driver: RecordingDriver, thread: threading.Thread) -> None:
 
 
 async def test_idle_input_thread_sleeps_instead_of_polling() -> None:
-    master, slave = raw_pty()
-    driver = RecordingDriver(slave)
-    thread = start(driver)
-    try:
+    with reading():
         time.sleep(1.0)
         # Textual's own thread wakes every 0.1 s (about 10 calls here); this one waits once.
         assert CountingSelector.calls <= 2
-    finally:
-        stop(driver, thread)
-        os.close(master)
-        os.close(slave)
 
 
 async def test_keys_and_a_lone_escape_arrive() -> None:
-    master, slave = raw_pty()
-    driver = RecordingDriver(slave)
-    thread = start(driver)
-    try:
+    with reading() as (driver, master):
         os.write(master, b"a")
         assert wait_until(lambda: driver.keys() == ["a"])
         time.sleep(0.5)  # the thread is asleep again
         os.write(master, b"\x1b")
         # A lone Esc is only known as a key after its timeout: the thread must wake for it unasked.
         assert wait_until(lambda: driver.keys() == ["a", "escape"])
-    finally:
-        stop(driver, thread)
-        os.close(master)
-        os.close(slave)
 
 
 async def test_stop_wakes_a_sleeping_thread_at_once() -> None:
-    master, slave = raw_pty()
-    driver = RecordingDriver(slave)
-    thread = start(driver)
-    try:
-        time.sleep(0.3)
-    finally:
-        stop(driver, thread)
-        os.close(master)
-        os.close(slave)
+    with reading() as (driver, _master):
+        time.sleep(0.3)  # leaving stops it: stop() asserts the thread ended
     # Started again after a stop (a suspend and resume): the same driver still reads keys.
-    driver.exit_event.clear()
-    master, slave = raw_pty()
-    driver.fileno = slave
-    thread = start(driver)
-    try:
+    with reading(driver) as (_driver, master):
         os.write(master, b"b")
         assert wait_until(lambda: driver.keys() == ["b"])
-    finally:
-        stop(driver, thread)
-        os.close(master)
-        os.close(slave)
 
 
 async def test_closed_input_is_not_read_in_a_loop() -> None:

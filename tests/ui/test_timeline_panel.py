@@ -111,6 +111,8 @@ async def test_timeline_fits_80x24() -> None:
 async def test_the_timeline_stays_on_show_from_one_timed_run_to_the_next() -> None:
     # The -timeline class restyles its boxes when it flips: a timed run after a timed run
     # must not take it off at its start and put it back when its first slices arrive.
+    # Nor may the rows change height then: the run's rows are there from its start (a height change is a
+    # layout pass of the whole screen, at every run's start and again at its first slices).
     engine = FakeEngine(timed=True)
     app = make_app(fake_sources(engine))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -118,42 +120,24 @@ async def test_the_timeline_stays_on_show_from_one_timed_run_to_the_next() -> No
         dash = app.dashboard
         box = dash.query_one("#timeline-box")
         assert box.has_class("-timeline")
+        timeline = dash.query_one(TimelineRows)
+        height = timeline.size.height
         flips: list[bool] = []
-        set_class = box.set_class
+        layouts: list[int] = []
+        set_class, refresh = box.set_class, timeline.refresh
 
         def watched(add: bool, *names: str, **kwargs: bool) -> object:
             if "-timeline" in names and add != box.has_class("-timeline"):
                 flips.append(add)
             return set_class(add, *names, **kwargs)
 
-        box.set_class = watched  # type: ignore[method-assign]
-        engine.delay = 0.02  # updates arrive over ~1 s: the start shows before the first slices
-        await pilot.press("r")
-        await wait_for(pilot, lambda: not dash.running and len(engine.runs) == 2, timeout=20)
-        await pilot.pause()
-        assert flips == []
-        assert box.has_class("-timeline")
-
-
-async def test_the_timeline_keeps_its_height_from_a_run_s_start_to_its_first_slices() -> None:
-    # The rows for the run's workers are there from its start: a height change then would lay out the
-    # whole screen at every run's start and again at its first slices.
-    engine = FakeEngine(timed=True)
-    app = make_app(fake_sources(engine))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await run_target(pilot, app, "1")
-        dash = app.dashboard
-        timeline = dash.query_one(TimelineRows)
-        height = timeline.size.height
-        layouts: list[int] = []
-        refresh = timeline.refresh
-
-        def watched(*regions: object, **kwargs: bool) -> object:
+        def refreshed(*regions: object, **kwargs: bool) -> object:
             if kwargs.get("layout"):
                 layouts.append(len(timeline.lines))
             return refresh(*regions, **kwargs)  # type: ignore[arg-type]
 
-        timeline.refresh = watched  # type: ignore[method-assign]
+        box.set_class = watched  # type: ignore[method-assign]
+        timeline.refresh = refreshed  # type: ignore[method-assign]
         engine.delay = 0.02  # updates arrive over ~1 s: the start shows before the first slices
         await pilot.press("r")
         await wait_for(pilot, lambda: dash.running)
@@ -161,5 +145,7 @@ async def test_the_timeline_keeps_its_height_from_a_run_s_start_to_its_first_sli
         assert rows(app)[0].startswith("one row per worker")  # waiting for slices, rows kept
         await wait_for(pilot, lambda: not dash.running and len(engine.runs) == 2, timeout=20)
         await pilot.pause()
+        assert flips == []
+        assert box.has_class("-timeline")
         assert layouts == []
         assert timeline.size.height == height
