@@ -12,6 +12,10 @@ from collections.abc import Iterable, Sequence
 
 from gildash.engine.model import SlicesEvent, Span, Timeline, WorkerTrack
 
+REPORT_STALE_S = 1.0
+"""A worker whose last batch ends this long before the newest (done, or asleep) no longer holds the live
+edge back; a working one reports about every 0.25 s."""
+
 
 def merge_spans(spans: Iterable[Span]) -> tuple[list[Span], int]:
     """Sort spans and merge overlapping or touching ones; (merged, how many overlapped another)."""
@@ -81,17 +85,28 @@ class TimelineBuilder:
         self.repaired = 0
         """Spans dropped or clipped so far (from the events and from out-of-order batches)."""
         self.latest = 0.0
-        """The latest span end seen (the live edge of the timeline)."""
+        """The latest span end seen."""
+        self._reported: dict[int, float] = {}
+        """Per worker, the end of its latest span: it has reported everything before that."""
 
     def add(self, event: SlicesEvent) -> None:
         """Fold one batch in; spans overlapping what a worker already reported are clipped or dropped."""
         self.repaired += event.repaired
-        if event.slices:
-            self.repaired += self._slices.setdefault(event.worker, _Row()).add(event.slices)
-            self.latest = max(self.latest, event.slices[-1][1])
-        if event.blocked:
-            self.repaired += self._blocked.setdefault(event.worker, _Row()).add(event.blocked)
-            self.latest = max(self.latest, event.blocked[-1][1])
+        for spans, rows in ((event.slices, self._slices), (event.blocked, self._blocked)):
+            if spans:
+                self.repaired += rows.setdefault(event.worker, _Row()).add(spans)
+                end = spans[-1][1]
+                self._reported[event.worker] = max(self._reported.get(event.worker, end), end)
+                self.latest = max(self.latest, end)
+
+    def live_edge(self) -> float:
+        """Where a live window ends: the latest moment up to which every worker still at work reported.
+
+        Workers send their spans about every 0.25 s, each at a moment of its own: a window ending at
+        `latest` would draw the workers that reported first as off the CPU for what they have not sent yet.
+        """
+        current = [end for end in self._reported.values() if end >= self.latest - REPORT_STALE_S]
+        return min(current, default=self.latest)
 
     def __bool__(self) -> bool:
         return bool(self._slices or self._blocked)

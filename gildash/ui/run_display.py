@@ -298,7 +298,9 @@ class RunDisplay:
             workers = spec.threads if spec is not None else 0
             state = TimelineState(span_s=self.zoom_s, processes=processes, workers=workers)
         else:
-            end = self.timeline.latest
+            # Live: where every worker at work has reported (a window to the newest batch would show the
+            # others as off the CPU for spans they have simply not sent yet).
+            end = self.timeline.live_edge()
             if over:
                 # Kept after the run: the last window with every worker still at work (the tail where one
                 # worker finishes alone would hide the hand-offs the run was made of).

@@ -215,6 +215,21 @@ def test_builder_repairs_overlapping_and_late_batches() -> None:
     assert timeline_from_events([]) == Timeline()
 
 
+def test_live_edge_is_where_every_reporting_worker_has_reported() -> None:
+    # Workers send their slices about every 0.25 s, each at its own moment: a live window ending at the
+    # newest batch would draw the worker that reported first as off the CPU for what it has not sent yet.
+    builder = TimelineBuilder()
+    assert builder.live_edge() == 0.0
+    builder.add(SlicesEvent(1.0, 0, ((0.80, 0.85), (0.90, 1.00)), ()))
+    builder.add(SlicesEvent(1.2, 1, ((0.85, 0.90), (1.10, 1.20)), ()))
+    assert builder.latest == 1.2 and builder.live_edge() == 1.0
+    builder.add(SlicesEvent(1.3, 0, (), ((1.00, 1.30),)))  # a blocked span reports its time too
+    assert builder.live_edge() == 1.2
+    # A worker silent for longer than REPORT_STALE_S (done, or asleep) no longer holds the edge back.
+    builder.add(SlicesEvent(3.0, 1, ((2.5, 3.0),), ()))
+    assert builder.live_edge() == 3.0
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.floats(0, 10), st.floats(0, 10)).map(lambda p: (min(p), max(p) + 1e-3))))
 def test_merge_spans_keeps_the_measure_and_sorts(spans: list[Span]) -> None:
