@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -32,6 +33,23 @@ def _env(ssh: LoopbackSsh, tmp_path: Path) -> dict[str, str]:
     env["XDG_DATA_HOME"] = str(tmp_path / "data")  # recordings of these runs stay in the test's folder
     env.pop("GILDASH_CACHE_DIR", None)
     return env
+
+
+def _host_run(ssh: LoopbackSsh, size: str, record: Path | None = None) -> tuple[str, ...]:
+    """`gildash run` arguments: sum_squares on the host's py3.13t, 2 threads (recorded to `record`)."""
+    where = ("--host", ssh.alias, "--target", "py3.13t")
+    recording = ("--record", str(record)) if record is not None else ()
+    return ("run", "sum_squares", *where, "--threads", "2", "--size", size, *recording)
+
+
+def _host_workloads(gildash: subprocess.Popen[Any], before: set[str]) -> list[psutil.Process]:
+    """The workload processes of the host run `gildash` started (waits up to 120 s; [] if none came)."""
+    workloads: list[psutil.Process] = []
+    deadline = time.monotonic() + 120
+    while not workloads and time.monotonic() < deadline and gildash.poll() is None:
+        time.sleep(0.2)
+        workloads = _workloads_of(_session_dirs() - before)
+    return workloads
 
 
 def _gildash(
@@ -90,23 +108,7 @@ def test_run_on_the_host_is_ok_and_records_the_hosts_facts(
 ) -> None:
     before = _session_dirs()
     record = tmp_path / "remote.jsonl"
-    proc = _gildash(
-        loopback_ssh,
-        tmp_path,
-        "run",
-        "sum_squares",
-        "--host",
-        loopback_ssh.alias,
-        "--target",
-        "py3.13t",
-        "--threads",
-        "2",
-        "--size",
-        "200000",
-        "--json",
-        "--record",
-        str(record),
-    )
+    proc = _gildash(loopback_ssh, tmp_path, *_host_run(loopback_ssh, "200000", record), "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["status"] == "ok"
@@ -158,34 +160,14 @@ def test_kill_9_of_gildash_leaves_no_workload_on_the_host(
 ) -> None:
     before = _session_dirs()
     gildash = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gildash",
-            "run",
-            "sum_squares",
-            "--host",
-            loopback_ssh.alias,
-            "--target",
-            "py3.13t",
-            "--threads",
-            "2",
-            "--size",
-            "2000000000",
-            "--record",
-            str(tmp_path / "killed.jsonl"),
-        ],
+        [sys.executable, "-m", "gildash", *_host_run(loopback_ssh, "2000000000", tmp_path / "killed.jsonl")],
         env=_env(loopback_ssh, tmp_path),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        workloads: list[psutil.Process] = []
-        deadline = time.monotonic() + 120
-        while not workloads and time.monotonic() < deadline and gildash.poll() is None:
-            time.sleep(0.2)
-            workloads = _workloads_of(_session_dirs() - before)
+        workloads = _host_workloads(gildash, before)
         assert workloads, "the workload never started on the host"
         gildash.send_signal(signal.SIGKILL)
         gildash.wait()
@@ -211,9 +193,8 @@ def test_ctrl_c_stops_the_host_run_and_exits_130(
     loopback_ssh: LoopbackSsh, tmp_path: Path, ft_python: str
 ) -> None:
     before = _session_dirs()
-    argv = ["run", "sum_squares", "--host", loopback_ssh.alias, "--target", "py3.13t", "--threads", "2"]
     gildash = subprocess.Popen(
-        [sys.executable, "-m", "gildash", *argv, "--size", "2000000000", "--json"],
+        [sys.executable, "-m", "gildash", *_host_run(loopback_ssh, "2000000000"), "--json"],
         env=_env(loopback_ssh, tmp_path),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -221,11 +202,7 @@ def test_ctrl_c_stops_the_host_run_and_exits_130(
         text=True,
     )
     try:
-        workloads: list[psutil.Process] = []
-        deadline = time.monotonic() + 120
-        while not workloads and time.monotonic() < deadline and gildash.poll() is None:
-            time.sleep(0.2)
-            workloads = _workloads_of(_session_dirs() - before)
+        workloads = _host_workloads(gildash, before)
         assert workloads, "the workload never started on the host"
         gildash.send_signal(signal.SIGINT)
         out, err = gildash.communicate(timeout=30)
