@@ -119,6 +119,15 @@ def _stat_fields(path: str) -> list[bytes] | None:
     return fields if end >= 0 and len(fields) > _RSS else None
 
 
+def proc_pids() -> set[int] | None:
+    """The pids /proc lists now (None when it cannot be listed)."""
+    try:
+        names = os.listdir(PROC)
+    except OSError:
+        return None
+    return {int(name) for name in names if name.isdigit()}
+
+
 def parent_pid(pid: int) -> int | None:
     """The parent of a process from its /proc stat; None when it is gone (or there is no /proc)."""
     fields = _stat_fields(f"{PROC}/{pid}/stat")
@@ -373,11 +382,9 @@ class Tree:
         ):
             return
         full = force or now - self._full_at >= RESCAN_S
-        try:
-            names = os.listdir(PROC)
-        except OSError:
+        live = proc_pids()
+        if live is None:
             return
-        live = {int(n) for n in names if n.isdigit()}
         info = {pid: v for pid, v in self._info.items() if pid in live} if not full else {}
         for pid in live:
             if pid in info and pid not in self.members:
@@ -429,16 +436,12 @@ class Tree:
     def marked(self, token: str) -> list[int]:
         """Live pids whose environment carries the run's marker (they may have left every other link)."""
         needle = f"\0{MARKER}={token}\0".encode()
-        try:
-            names = os.listdir(PROC)
-        except OSError:
-            return []
         out = []
-        for name in names:
-            if name.isdigit() and int(name) != self.me:
-                data = _read(f"{PROC}/{name}/environ", 1 << 20)
+        for pid in proc_pids() or ():
+            if pid != self.me:
+                data = _read(f"{PROC}/{pid}/environ", 1 << 20)
                 if data and needle in b"\0" + data:
-                    out.append(int(name))
+                    out.append(pid)
         return out
 
 

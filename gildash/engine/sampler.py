@@ -21,7 +21,7 @@ from gildash.engine.core_load import CoreSampler as CoreSampler
 from gildash.engine.core_load import SimulatedCoreSampler as SimulatedCoreSampler
 from gildash.engine.core_load import busy_seconds
 from gildash.engine.model import ProcSample
-from gildash.hostagent import parent_pid
+from gildash.hostagent import parent_pid, proc_pids
 
 MAX_THREAD_LANES = 16
 """At most this many per-thread lanes per sample."""
@@ -128,7 +128,7 @@ class TreeSampler:
             return []
         # Read before the scan: a process forked during the scan then forces the next one.
         last_pid, at = _last_pid(), time.monotonic()
-        self._listed = _proc_pids()
+        self._listed = proc_pids() or set()
         try:
             procs = [root, *root.children(recursive=True)]
         except (psutil.Error, OSError):
@@ -155,7 +155,7 @@ class TreeSampler:
     def _grow(self, last_pid: int | None) -> list[psutil.Process] | None:
         """The known tree plus the processes listed since the last look whose parent is in it (None when
         /proc cannot be listed: scan fully)."""
-        listed = _proc_pids()
+        listed = proc_pids()
         if not listed:
             return None
         new = listed - self._listed
@@ -239,14 +239,6 @@ class TreeSampler:
             rss_bytes=rss,
             processes=len(procs),
         )
-
-
-def _proc_pids() -> set[int]:
-    """The pids /proc lists now (empty where there is no /proc)."""
-    try:
-        return {int(name) for name in os.listdir("/proc") if name.isdigit()}
-    except OSError:
-        return set()
 
 
 def kill_processes(procs: Collection[psutil.Process]) -> None:
