@@ -88,7 +88,11 @@ mod tests {
             let _ = timer.check();
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
-        let _ = timer.check();
+        // Work after the sleep too: a slice of under a microsecond is dropped when sent (whole microseconds).
+        let spin = Instant::now();
+        while spin.elapsed().as_micros() < 500 {
+            let _ = timer.check();
+        }
         let slices = timer.close();
         assert_eq!(slices.len(), 2, "{slices:?}");
         assert!(slices[1].0 - slices[0].1 >= 0.004, "{slices:?}");
